@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * event.h - what the merge hands to everything downstream of it.
+ *
+ * The collector is a pipeline: ingest -> merge -> consumers.  The merge
+ * releases decoded events in one cluster-wide order (TAI, with each node's
+ * local order kept exactly) and tells consumers about nodes and losses.
+ * Consumers (lock-safety engine, causality tracker, automata monitors,
+ * archive, live state for HTTP) each embed a struct consumer and are called
+ * in registration order, on the merge's thread.  A consumer must not block:
+ * slow work (exec hooks, disk) is queued by the consumer itself.
+ *
+ * Everything a callback receives is borrowed for the duration of the call.
+ */
+#ifndef NETRV_COLLECTOR_EVENT_H
+#define NETRV_COLLECTOR_EVENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "evpack.h"
+#include "netrv.pb-c.h"
+
+/* A node as the collector knows it; index is stable for the process. */
+struct cnode {
+	uint32_t index;
+	const char *name; /* certificate CN, untrusted bytes: escape to show */
+	Netrv__ClockStatus clock; /* status in force for the current event */
+};
+
+/* One event, decoded, with its place in the cluster's time. */
+struct cevent {
+	const struct cnode *node;
+	uint64_t seq; /* batch sequence on that node */
+	uint32_t index; /* position in the batch: (seq, index) is local order */
+	uint32_t cpu;
+	uint64_t trace_ns; /* node's trace clock */
+	uint64_t tai_ns; /* trace_ns + the batch's tai_offset_ns */
+	uint64_t
+		eps_ns; /* true TAI lies in [tai_ns - eps_ns, tai_ns + eps_ns] */
+	const Netrv__EventType *type; /* system, name, fields of this event */
+	const struct evpack_value *vals; /* type->n_fields values */
+};
+
+enum cnode_state {
+	CNODE_UP, /* connected and sending watermarks */
+	CNODE_UNREACHABLE, /* silent past the liveness timeout */
+};
+
+struct consumer;
+
+struct consumer_ops {
+	/* An event, in merged order. */
+	void (*event)(struct consumer *c, const struct cevent *ev);
+	/*
+	 * @node lost events in [from_tai, to_tai] (ring overrun, spool full,
+	 * agent down, or unreachable): whatever it did then is unknown.
+	 */
+	void (*loss)(struct consumer *c, const struct cnode *node,
+		     uint64_t from_tai, uint64_t to_tai, uint64_t count);
+	/* @node changed state at @tai_ns (collector's TAI). */
+	void (*node_state)(struct consumer *c, const struct cnode *node,
+			   enum cnode_state state, uint64_t tai_ns);
+	/*
+	 * Everything up to @tai_ns has been delivered: no event older than it
+	 * will follow.  Consumers use it to close intervals and report "verified
+	 * up to".
+	 */
+	void (*watermark)(struct consumer *c, uint64_t tai_ns);
+	void (*destroy)(struct consumer *c);
+};
+
+struct consumer {
+	const struct consumer_ops *ops;
+	const char *name;
+	struct consumer *next;
+};
+
+#endif
