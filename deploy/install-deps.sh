@@ -1,20 +1,12 @@
 #!/usr/bin/env bash
 # Install every Debian package netrv needs to build, test and run its demo.
-# Idempotent: installs only what is missing, and updates the package lists
-# only when something is.  Needs root (or sudo).
+# Each part lists its packages in deploy/deps/PART.list (one per line, '#'
+# comments).  Idempotent: installs only what is missing, and updates the
+# package lists only when something is.  Needs root (or sudo).
 set -euo pipefail
+cd "$(dirname "$0")"
 
-packages=(
-	# build
-	build-essential cmake pkg-config git clang clang-format
-	# libraries (see README, "Building blocks")
-	libtracefs-dev libtraceevent-dev protobuf-c-compiler libprotobuf-c-dev
-	libevent-dev libssl-dev
-	# run time and tests: tracing, time, network namespaces, archives
-	linuxptp trace-cmd nftables iproute2 openssl procps psmisc
-	babeltrace2 python3-bt2 python3
-)
-
+mapfile -t packages < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' deps/*.list | sort -u)
 missing=()
 for p in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
