@@ -145,7 +145,8 @@ enum frame_status frame_decoder_feed(struct frame_decoder *dec,
 		return FRAME_NEED_MORE;
 
 	*out = dec->cur;
-	out->payload = dec->buf;
+	/* Never NULL, also for an empty payload before any allocation. */
+	out->payload = dec->buf ? dec->buf : dec->hdr;
 	dec->hdr_have = 0;
 	return FRAME_OK;
 }
