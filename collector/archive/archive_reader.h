@@ -65,6 +65,14 @@ struct archive_reader *archive_reader_open(const char *path);
  */
 int archive_reader_next(struct archive_reader *r, struct archive_record *rec);
 
+/**
+ * archive_reader_node_name - name of the reader's node @index (nodes are
+ * numbered by first appearance, by name, across chunks), NULL past the last
+ * node seen so far; valid until archive_reader_close()
+ */
+const char *archive_reader_node_name(const struct archive_reader *r,
+				     uint32_t index);
+
 /** archive_reader_close - unmap and free everything; NULL is fine */
 void archive_reader_close(struct archive_reader *r);
 

@@ -716,6 +716,12 @@ fail:
 	return NULL;
 }
 
+const char *archive_reader_node_name(const struct archive_reader *r,
+				     uint32_t index)
+{
+	return index < r->n_nodes ? r->nodes[index]->name : NULL;
+}
+
 void archive_reader_close(struct archive_reader *r)
 {
 	size_t i;

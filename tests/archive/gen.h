@@ -57,8 +57,11 @@ struct gen_node {
 	char name[16];
 	struct gen_schema *schema;
 	int flock_state; /* 0 free, 1 held */
+	uint64_t flock_ino;
 	int dlm_state; /* 0 idle, 1 requested, 2 granted, 3 unlocking */
-	uint32_t lkb;
+	uint32_t lkb, ls;
+	uint8_t res[64];
+	size_t res_len;
 	uint64_t seq;
 	uint32_t index;
 	uint32_t batch_left;
@@ -251,7 +254,9 @@ static inline void gen_event(struct gen *g, int k)
 	} else if (pick < 4) {
 		type = GT_FLOCK;
 		v[1].u = 0xffff888000000000ull + gen_rand(g) % 0x100000;
-		v[2].u = 4000 + gen_below(g, 4);
+		if (n->flock_state == 0)
+			n->flock_ino = 4000 + gen_below(g, 4);
+		v[2].u = n->flock_ino;
 		v[3].u = 0x800001;
 		v[5].u = 0xffff888100000000ull + (uint64_t)k;
 		v[6].u = (uint64_t)v[0].s;
@@ -268,15 +273,17 @@ static inline void gen_event(struct gen *g, int k)
 		v[10].s = INT64_MAX;
 		v[11].s = 0;
 	} else if (pick < 8) {
-		v[1].u = 0x5eed0000u + (uint32_t)gen_below(g, 2);
+		if (n->dlm_state == 0)
+			n->ls = 0x5eed0000u + (uint32_t)gen_below(g, 2);
+		v[1].u = n->ls;
 		switch (n->dlm_state) {
 		case 0:
 			type = GT_DLM_LOCK;
 			n->lkb++;
 			gen_fill_res(g, k);
-			v[3].s = (int64_t)gen_below(g, 6) - (gen_below(g, 20) ?
-								     0 :
-								     1);
+			memcpy(n->res, g->res, g->res_len);
+			n->res_len = g->res_len;
+			v[3].s = (int64_t)gen_below(g, 6);
 			v[4].u = 0x4;
 			v[5].bytes = g->res;
 			v[5].len = g->res_len;
@@ -284,6 +291,8 @@ static inline void gen_event(struct gen *g, int k)
 		case 1:
 		case 3:
 			type = GT_DLM_AST;
+			memcpy(g->res, n->res, n->res_len);
+			g->res_len = n->res_len;
 			v[3].u = gen_below(g, 4);
 			v[4].s = n->dlm_state == 1 ? 0 : 0x10002;
 			if (n->dlm_state == 1)
@@ -293,6 +302,8 @@ static inline void gen_event(struct gen *g, int k)
 			break;
 		default:
 			type = GT_DLM_UNLOCK;
+			memcpy(g->res, n->res, n->res_len);
+			g->res_len = n->res_len;
 			v[3].u = 0;
 			v[4].bytes = g->res;
 			v[4].len = g->res_len;
