@@ -164,9 +164,9 @@ int tool_archive_info(int argc, char **argv)
 		printf("node: ");
 		for (const char *c = archive_reader_node_name(r, i); *c; c++)
 			putchar((unsigned char)*c >= 0x20 &&
-					(unsigned char)*c < 0x7f ?
-				*c :
-				'?');
+						(unsigned char)*c < 0x7f ?
+					*c :
+					'?');
 		printf(" events=%" PRIu64 " first=%" PRIu64 " last=%" PRIu64
 		       " loss_reports=%" PRIu64 " lost_events=%" PRIu64 "\n",
 		       n->events, n->first, n->last, n->losses, n->lost);

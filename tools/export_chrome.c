@@ -141,8 +141,8 @@ static void slice(struct exporter *x, const struct hold *h, uint64_t end,
 	sep(x);
 	fprintf(x->out, "{\"ph\":\"X\",\"cat\":\"%s\",\"name\":", cat[h->kind]);
 	jsonw_cstr(x->out, h->name);
-	fprintf(x->out, ",\"pid\":%u,\"tid\":%" PRId64 ",\"ts\":",
-		h->node + 1, h->tid);
+	fprintf(x->out, ",\"pid\":%u,\"tid\":%" PRId64 ",\"ts\":", h->node + 1,
+		h->tid);
 	jsonw_us(x->out, h->begin, x->t0);
 	fprintf(x->out, ",\"dur\":");
 	jsonw_us(x->out, end > h->begin ? end : h->begin, h->begin);
@@ -162,8 +162,7 @@ static void grant(struct exporter *x, struct hold *h, const struct cevent *ev)
 	h->begin = ev->tai_ns;
 }
 
-static void release(struct exporter *x, struct hold *h,
-		    const struct cevent *ev)
+static void release(struct exporter *x, struct hold *h, const struct cevent *ev)
 {
 	if (h && h->open) {
 		slice(x, h, ev->tai_ns, false);
@@ -191,8 +190,9 @@ static void on_flock(struct exporter *x, const struct cevent *ev)
 	if (fint(ev, "ret", 0) != 0)
 		return;
 	if (type == 2) {
-		release(x, hold_find(x, ev->node->index, HOLD_FLOCK, dev, ino,
-				     owner),
+		release(x,
+			hold_find(x, ev->node->index, HOLD_FLOCK, dev, ino,
+				  owner),
 			ev);
 		return;
 	}
@@ -202,11 +202,11 @@ static void on_flock(struct exporter *x, const struct cevent *ev)
 	if (!h)
 		return;
 	grant(x, h, ev);
-	snprintf(res, sizeof(res), "%u:%u:%" PRIu64,
-		 (unsigned int)(dev >> 20), (unsigned int)(dev & 0xfffff), ino);
+	snprintf(res, sizeof(res), "%u:%u:%" PRIu64, (unsigned int)(dev >> 20),
+		 (unsigned int)(dev & 0xfffff), ino);
 	set_res(h, res, strlen(res));
-	snprintf(h->name, sizeof(h->name), "flock %s %s",
-		 type ? "EX" : "SH", res);
+	snprintf(h->name, sizeof(h->name), "flock %s %s", type ? "EX" : "SH",
+		 res);
 	h->tid = pid ? pid : fint(ev, "common_pid", 0);
 }
 
@@ -331,8 +331,7 @@ static void instant(struct exporter *x, const struct archive_record *rec,
 		jsonw_str(x->out, rec->resource, rec->resource_len);
 	}
 	if (rec->kind == AREC_LOSS)
-		fprintf(x->out,
-			",\"to_tai_ns\":%" PRIu64 ",\"count\":%" PRIu64,
+		fprintf(x->out, ",\"to_tai_ns\":%" PRIu64 ",\"count\":%" PRIu64,
 			rec->to_tai, rec->count);
 	if (rec->json) {
 		fprintf(x->out, ",\"json\":");
@@ -388,10 +387,11 @@ int tool_export(int argc, char **argv)
 	}
 	if (find_t0(path, &x.t0) < 0 || !(r = archive_reader_open(path)))
 		return 1;
-	fprintf(x.out, "{\"displayTimeUnit\":\"ns\",\"otherData\":{"
-		       "\"generator\":\"netrv " NETRV_VERSION "\","
-		       "\"clock\":\"TAI\",\"t0_tai_ns\":%" PRIu64 "},"
-		       "\"traceEvents\":[",
+	fprintf(x.out,
+		"{\"displayTimeUnit\":\"ns\",\"otherData\":{"
+		"\"generator\":\"netrv " NETRV_VERSION "\","
+		"\"clock\":\"TAI\",\"t0_tai_ns\":%" PRIu64 "},"
+		"\"traceEvents\":[",
 		x.t0);
 	sep(&x);
 	fprintf(x.out, "{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":0,"

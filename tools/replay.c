@@ -187,8 +187,8 @@ int tool_replay(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	pr_info("%lld records replayed, %" PRIu64 " verdicts from monitors",
-		n, rp.replayed);
+	pr_info("%lld records replayed, %" PRIu64 " verdicts from monitors", n,
+		rp.replayed);
 	if (rp.compare)
 		status = compare(&rp);
 out:

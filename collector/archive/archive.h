@@ -33,11 +33,13 @@ struct archive;
 struct archive_options {
 	const char *dir; /* archive directory, created if missing */
 	uint64_t chunk_bytes; /* rotate at this chunk size; 0: never */
-	uint64_t chunk_ns; /* rotate when a chunk spans this TAI time; 0: never */
+	uint64_t
+		chunk_ns; /* rotate when a chunk spans this TAI time; 0: never */
 	unsigned int max_chunks; /* retention: keep at most this many; 0: all */
 	uint64_t max_bytes; /* retention: total size of all chunks; 0: any */
 	uint32_t packet_bytes; /* target packet size; 0: 64 KiB */
-	uint64_t flush_ns; /* write a partial packet this old (monotonic); 0: 1 s */
+	uint64_t
+		flush_ns; /* write a partial packet this old (monotonic); 0: 1 s */
 };
 
 struct archive_stats {

@@ -46,8 +46,8 @@ int ar_meta_append(struct archive *ar)
 {
 	int ret = 0;
 
-	if (ar->meta.len && ar_write_all(ar->meta_fd, ar->meta.data,
-					 ar->meta.len)) {
+	if (ar->meta.len &&
+	    ar_write_all(ar->meta_fd, ar->meta.data, ar->meta.len)) {
 		pr_err("chunk-%08u/metadata: %m; check the disk", ar->chunk);
 		ret = -1;
 	}
@@ -112,16 +112,15 @@ int ar_chunk_begin(struct archive *ar)
 		pr_err("%s/%s: %m", ar->dir, name);
 		return -1;
 	}
-	ar->chunk_fd = openat(ar->dirfd, name, O_RDONLY | O_DIRECTORY |
-						       O_CLOEXEC);
+	ar->chunk_fd =
+		openat(ar->dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ar->chunk_fd < 0) {
 		pr_err("%s/%s: %m", ar->dir, name);
 		return -1;
 	}
-	ar->meta_fd = openat(ar->chunk_fd, "metadata",
-			     O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
-				     O_CLOEXEC,
-			     0644);
+	ar->meta_fd = openat(
+		ar->chunk_fd, "metadata",
+		O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
 	if (ar->meta_fd < 0) {
 		pr_err("%s/%s/metadata: %m", ar->dir, name);
 		close(ar->chunk_fd);
@@ -270,8 +269,8 @@ void ar_retention(struct archive *ar)
 	while (first + 1 < n &&
 	       ((ar->o.max_chunks && n - first > ar->o.max_chunks) ||
 		(ar->o.max_bytes && total > ar->o.max_bytes))) {
-		pr_info("retention: removing chunk-%08u (%llu bytes)",
-			v[first], (unsigned long long)size[first]);
+		pr_info("retention: removing chunk-%08u (%llu bytes)", v[first],
+			(unsigned long long)size[first]);
 		chunk_walk(ar->dirfd, v[first], true);
 		total -= size[first];
 		first++;
@@ -378,8 +377,8 @@ int ar_repair_all(struct archive *ar, unsigned int *last)
 
 		snprintf(name, sizeof(name), "chunk-%08u", v[i]);
 		*last = v[i];
-		cfd = openat(ar->dirfd, name, O_RDONLY | O_DIRECTORY |
-						      O_CLOEXEC);
+		cfd = openat(ar->dirfd, name,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cfd < 0)
 			continue;
 		if (repair_metadata(cfd, name))

@@ -88,8 +88,8 @@ struct archive_reader {
 	struct bytebuf str1, str2;
 };
 
-static int bad(struct archive_reader *r, const struct rd_cursor *c,
-	       size_t off, const char *what)
+static int bad(struct archive_reader *r, const struct rd_cursor *c, size_t off,
+	       const char *what)
 {
 	pr_err("%s/chunk-%08u/%s: offset %zu: %s; the archive is damaged",
 	       r->path, r->chunk, c ? c->file : "metadata", off, what);
@@ -152,8 +152,8 @@ static struct rd_type *type_by_packed(struct archive_reader *r,
 	for (i = 0; i < t->t->n_fields; i++)
 		t->store[i] = (uint8_t)tsdl_store(t->t->fields[i]);
 	if (t->t->n_fields > r->vals_cap) {
-		struct evpack_value *nv = realloc(
-			r->vals, t->t->n_fields * sizeof(*nv));
+		struct evpack_value *nv =
+			realloc(r->vals, t->t->n_fields * sizeof(*nv));
 
 		if (!nv)
 			goto fail;
@@ -364,11 +364,11 @@ static int open_chunk(struct archive_reader *r)
 	} else {
 		r->chunk = r->chunks[r->next_chunk];
 		snprintf(name, sizeof(name), "chunk-%08u", r->chunk);
-		cfd = openat(AT_FDCWD, r->path, O_RDONLY | O_DIRECTORY |
-							O_CLOEXEC);
+		cfd = openat(AT_FDCWD, r->path,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cfd >= 0) {
-			int d = openat(cfd, name, O_RDONLY | O_DIRECTORY |
-							  O_CLOEXEC);
+			int d = openat(cfd, name,
+				       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 			close(cfd);
 			cfd = d;
@@ -416,7 +416,8 @@ static int cursor_peek(struct archive_reader *r, struct rd_cursor *c)
 		if (sid == CTF_STREAM_NETRV) {
 			c->sc = NULL;
 		} else if (!(c->sc = sclass(r, sid, false)) || !c->sc->node) {
-			return bad(r, c, c->pkt, "packet of an undeclared stream");
+			return bad(r, c, c->pkt,
+				   "packet of an undeclared stream");
 		}
 		c->pos = c->pkt + CTF_PKT_HDR;
 		c->end = c->pkt + content;
@@ -492,8 +493,8 @@ static int64_t sext(uint64_t v, unsigned int size)
 
 static const struct cnode *chunk_node(struct archive_reader *r, uint32_t idx)
 {
-	struct rd_sclass *sc = idx < UINT32_MAX ? sclass(r, idx + 1, false) :
-						  NULL;
+	struct rd_sclass *sc =
+		idx < UINT32_MAX ? sclass(r, idx + 1, false) : NULL;
 
 	return sc && sc->node ? &sc->node->cn : NULL;
 }

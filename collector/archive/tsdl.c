@@ -79,10 +79,10 @@ static int out_label(struct bytebuf *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		b->data[b->len++] = (c >= 0x20 && c < 0x7f && c != '"' &&
-				     c != '\\') ?
-					    (char)c :
-					    '_';
+		b->data[b->len++] =
+			(c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ?
+				(char)c :
+				'_';
 	}
 	return 0;
 }
@@ -142,8 +142,8 @@ enum ctf_store tsdl_store(const Netrv__Field *f)
 unsigned int tsdl_store_size(enum ctf_store s)
 {
 	static const unsigned int size[] = {
-		[CTF_U8] = 1,  [CTF_U16] = 2, [CTF_U32] = 4, [CTF_U64] = 8,
-		[CTF_S8] = 1,  [CTF_S16] = 2, [CTF_S32] = 4, [CTF_S64] = 8,
+		[CTF_U8] = 1,  [CTF_U16] = 2,	[CTF_U32] = 4, [CTF_U64] = 8,
+		[CTF_S8] = 1,  [CTF_S16] = 2,	[CTF_S32] = 4, [CTF_S64] = 8,
 		[CTF_STR] = 0, [CTF_BYTES] = 0,
 	};
 
@@ -168,9 +168,10 @@ int tsdl_preamble(struct bytebuf *b, const uint8_t u[16], unsigned int chunk)
 		 "%02x%02x%02x%02x%02x%02x",
 		 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
 		 u[10], u[11], u[12], u[13], u[14], u[15]);
-	if (out(b, "/* CTF 1.8 */\n\n"
-		   "/* netrv merged cluster trace, chunk %u: see "
-		   "collector/archive/README.md */\n\n",
+	if (out(b,
+		"/* CTF 1.8 */\n\n"
+		"/* netrv merged cluster trace, chunk %u: see "
+		"collector/archive/README.md */\n\n",
 		chunk))
 		return -1;
 	for (i = 0; i < 4; i++) {
@@ -182,93 +183,94 @@ int tsdl_preamble(struct bytebuf *b, const uint8_t u[16], unsigned int chunk)
 			8 << i, ints[i], 8 << i, ints[i] + 1))
 			return -1;
 	}
-	return out(b,
-		   "typealias integer { size = 8; align = 8; signed = false; "
-		   "encoding = UTF8; } := utf8_t;\n\n"
-		   "trace {\n"
-		   "\tmajor = 1;\n\tminor = 8;\n"
-		   "\tuuid = \"%s\";\n"
-		   "\tbyte_order = le;\n"
-		   "\tpacket.header := struct {\n"
-		   "\t\tuint32_t magic;\n"
-		   "\t\tuint8_t uuid[16];\n"
-		   "\t\tuint32_t stream_id;\n"
-		   "\t\tuint32_t stream_instance_id;\n"
-		   "\t};\n"
-		   "};\n\n"
-		   "env {\n"
-		   "\tdomain = \"netrv\";\n"
-		   "\ttracer_name = \"netrv\";\n"
-		   "\ttracer_major = 0;\n\ttracer_minor = 1;\n"
-		   "\tnetrv_chunk = %u;\n"
-		   "};\n\n"
-		   "clock {\n"
-		   "\tname = \"tai\";\n"
-		   "\tuuid = \"%s\";\n"
-		   "\tdescription = \"TAI in ns (CLOCK_TAI)\";\n"
-		   "\tfreq = 1000000000;\n"
-		   "\tprecision = 1;\n"
-		   "\toffset_s = 0;\n\toffset = 0;\n"
-		   "\tabsolute = TRUE;\n"
-		   "};\n\n"
-		   "typealias integer { size = 64; align = 8; signed = false; "
-		   "map = clock.tai.value; } := tai_t;\n\n"
-		   "struct netrv_packet_context {\n"
-		   "\ttai_t timestamp_begin;\n"
-		   "\ttai_t timestamp_end;\n"
-		   "\tuint64_t content_size;\n"
-		   "\tuint64_t packet_size;\n"
-		   "\tuint64_t packet_seq_num;\n"
-		   "};\n\n"
-		   "struct netrv_event_header {\n"
-		   "\tuint16_t id;\n"
-		   "\ttai_t timestamp;\n"
-		   "};\n\n"
-		   "/* Verdicts, clock-bound violations, node states, losses. */\n"
-		   "stream {\n"
-		   "\tid = %u;\n"
-		   "\tpacket.context := struct netrv_packet_context;\n"
-		   "\tevent.header := struct netrv_event_header;\n"
-		   "\tevent.context := struct { uint16_t tie; };\n"
-		   "};\n\n"
-		   "event {\n\tstream_id = 0;\n\tid = %d;\n"
-		   "\tname = \"netrv:verdict\";\n"
-		   "\tfields := struct {\n"
-		   "\t\tuint64_t tai_ns;\n"
-		   "\t\tuint32_t _class__len;\n\t\tutf8_t _class[_class__len];\n"
-		   "\t\tuint32_t _resource__len;\n"
-		   "\t\tuint8_t _resource[_resource__len];\n"
-		   "\t\tuint32_t _json__len;\n\t\tutf8_t _json[_json__len];\n"
-		   "\t};\n};\n\n"
-		   "event {\n\tstream_id = 0;\n\tid = %d;\n"
-		   "\tname = \"netrv:clock_violation\";\n"
-		   "\tfields := struct {\n"
-		   "\t\tuint64_t tai_ns;\n"
-		   "\t\tuint32_t _node;\n"
-		   "\t\tuint32_t _json__len;\n\t\tutf8_t _json[_json__len];\n"
-		   "\t};\n};\n\n"
-		   "event {\n\tstream_id = 0;\n\tid = %d;\n"
-		   "\tname = \"netrv:node_state\";\n"
-		   "\tfields := struct {\n"
-		   "\t\tuint64_t tai_ns;\n"
-		   "\t\tuint32_t _node;\n"
-		   "\t\tenum : uint8_t { up = 0, unreachable = 1 } state;\n"
-		   "\t};\n};\n\n"
-		   "event {\n\tstream_id = 0;\n\tid = %d;\n"
-		   "\tname = \"netrv:loss\";\n"
-		   "\tfields := struct {\n"
-		   "\t\tuint32_t _node;\n"
-		   "\t\tuint64_t from_tai_ns;\n"
-		   "\t\tuint64_t to_tai_ns;\n"
-		   "\t\tuint64_t count;\n"
-		   "\t};\n};\n\n"
-		   "event {\n\tstream_id = 0;\n\tid = %d;\n"
-		   "\tname = \"netrv:watermark\";\n"
-		   "\tfields := struct { uint64_t tai_ns; };\n"
-		   "};\n" CTF_META_COMMIT,
-		   uuid, chunk, CTF_CLOCK_UUID, CTF_STREAM_NETRV, CTF_EV_VERDICT,
-		   CTF_EV_CLOCK_VIOLATION, CTF_EV_NODE_STATE, CTF_EV_LOSS,
-		   CTF_EV_WATERMARK);
+	return out(
+		b,
+		"typealias integer { size = 8; align = 8; signed = false; "
+		"encoding = UTF8; } := utf8_t;\n\n"
+		"trace {\n"
+		"\tmajor = 1;\n\tminor = 8;\n"
+		"\tuuid = \"%s\";\n"
+		"\tbyte_order = le;\n"
+		"\tpacket.header := struct {\n"
+		"\t\tuint32_t magic;\n"
+		"\t\tuint8_t uuid[16];\n"
+		"\t\tuint32_t stream_id;\n"
+		"\t\tuint32_t stream_instance_id;\n"
+		"\t};\n"
+		"};\n\n"
+		"env {\n"
+		"\tdomain = \"netrv\";\n"
+		"\ttracer_name = \"netrv\";\n"
+		"\ttracer_major = 0;\n\ttracer_minor = 1;\n"
+		"\tnetrv_chunk = %u;\n"
+		"};\n\n"
+		"clock {\n"
+		"\tname = \"tai\";\n"
+		"\tuuid = \"%s\";\n"
+		"\tdescription = \"TAI in ns (CLOCK_TAI)\";\n"
+		"\tfreq = 1000000000;\n"
+		"\tprecision = 1;\n"
+		"\toffset_s = 0;\n\toffset = 0;\n"
+		"\tabsolute = TRUE;\n"
+		"};\n\n"
+		"typealias integer { size = 64; align = 8; signed = false; "
+		"map = clock.tai.value; } := tai_t;\n\n"
+		"struct netrv_packet_context {\n"
+		"\ttai_t timestamp_begin;\n"
+		"\ttai_t timestamp_end;\n"
+		"\tuint64_t content_size;\n"
+		"\tuint64_t packet_size;\n"
+		"\tuint64_t packet_seq_num;\n"
+		"};\n\n"
+		"struct netrv_event_header {\n"
+		"\tuint16_t id;\n"
+		"\ttai_t timestamp;\n"
+		"};\n\n"
+		"/* Verdicts, clock-bound violations, node states, losses. */\n"
+		"stream {\n"
+		"\tid = %u;\n"
+		"\tpacket.context := struct netrv_packet_context;\n"
+		"\tevent.header := struct netrv_event_header;\n"
+		"\tevent.context := struct { uint16_t tie; };\n"
+		"};\n\n"
+		"event {\n\tstream_id = 0;\n\tid = %d;\n"
+		"\tname = \"netrv:verdict\";\n"
+		"\tfields := struct {\n"
+		"\t\tuint64_t tai_ns;\n"
+		"\t\tuint32_t _class__len;\n\t\tutf8_t _class[_class__len];\n"
+		"\t\tuint32_t _resource__len;\n"
+		"\t\tuint8_t _resource[_resource__len];\n"
+		"\t\tuint32_t _json__len;\n\t\tutf8_t _json[_json__len];\n"
+		"\t};\n};\n\n"
+		"event {\n\tstream_id = 0;\n\tid = %d;\n"
+		"\tname = \"netrv:clock_violation\";\n"
+		"\tfields := struct {\n"
+		"\t\tuint64_t tai_ns;\n"
+		"\t\tuint32_t _node;\n"
+		"\t\tuint32_t _json__len;\n\t\tutf8_t _json[_json__len];\n"
+		"\t};\n};\n\n"
+		"event {\n\tstream_id = 0;\n\tid = %d;\n"
+		"\tname = \"netrv:node_state\";\n"
+		"\tfields := struct {\n"
+		"\t\tuint64_t tai_ns;\n"
+		"\t\tuint32_t _node;\n"
+		"\t\tenum : uint8_t { up = 0, unreachable = 1 } state;\n"
+		"\t};\n};\n\n"
+		"event {\n\tstream_id = 0;\n\tid = %d;\n"
+		"\tname = \"netrv:loss\";\n"
+		"\tfields := struct {\n"
+		"\t\tuint32_t _node;\n"
+		"\t\tuint64_t from_tai_ns;\n"
+		"\t\tuint64_t to_tai_ns;\n"
+		"\t\tuint64_t count;\n"
+		"\t};\n};\n\n"
+		"event {\n\tstream_id = 0;\n\tid = %d;\n"
+		"\tname = \"netrv:watermark\";\n"
+		"\tfields := struct { uint64_t tai_ns; };\n"
+		"};\n" CTF_META_COMMIT,
+		uuid, chunk, CTF_CLOCK_UUID, CTF_STREAM_NETRV, CTF_EV_VERDICT,
+		CTF_EV_CLOCK_VIOLATION, CTF_EV_NODE_STATE, CTF_EV_LOSS,
+		CTF_EV_WATERMARK);
 }
 
 int tsdl_node(struct bytebuf *b, uint32_t index, const char *name)
@@ -277,11 +279,12 @@ int tsdl_node(struct bytebuf *b, uint32_t index, const char *name)
 
 	if (out(b, "\n" CTF_META_NODE " %u %u ", sid, index) ||
 	    out_hex(b, (const uint8_t *)name, strlen(name)) ||
-	    out(b, " */\nstream {\n\tid = %u;\n"
-		   "\tpacket.context := struct netrv_packet_context;\n"
-		   "\tevent.header := struct netrv_event_header;\n"
-		   "\tevent.context := struct {\n"
-		   "\t\tenum : uint16_t { \"",
+	    out(b,
+		" */\nstream {\n\tid = %u;\n"
+		"\tpacket.context := struct netrv_packet_context;\n"
+		"\tevent.header := struct netrv_event_header;\n"
+		"\tevent.context := struct {\n"
+		"\t\tenum : uint16_t { \"",
 		sid) ||
 	    out_label(b, *name ? name : "?") ||
 	    out(b,
@@ -328,8 +331,8 @@ int tsdl_type(struct bytebuf *b, uint32_t index, uint16_t event_id,
 	    out_hex(b, packed, len) ||
 	    out(b, " */\nevent {\n\tstream_id = %u;\n\tid = %u;\n\tname = \"",
 		sid, event_id) ||
-	    out_label(b, t->system) || out(b, ":") ||
-	    out_label(b, t->name) || out(b, "\";\n\tfields := struct {\n"))
+	    out_label(b, t->system) || out(b, ":") || out_label(b, t->name) ||
+	    out(b, "\";\n\tfields := struct {\n"))
 		return -1;
 	for (i = 0; i < t->n_fields; i++) {
 		enum ctf_store s = tsdl_store(t->fields[i]);
@@ -337,7 +340,8 @@ int tsdl_type(struct bytebuf *b, uint32_t index, uint16_t event_id,
 		if (s == CTF_STR || s == CTF_BYTES) {
 			if (out(b, "\t\tuint32_t ") ||
 			    out_ident(b, t, i, "__len;\n") ||
-			    out(b, "\t\t%s ", s == CTF_STR ? "utf8_t" : "uint8_t") ||
+			    out(b, "\t\t%s ",
+				s == CTF_STR ? "utf8_t" : "uint8_t") ||
 			    out_ident(b, t, i, "[") ||
 			    out_ident(b, t, i, "__len];\n"))
 				return -1;

@@ -36,8 +36,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void write_failed(struct archive *ar, const char *what,
-			 uint64_t records)
+static void write_failed(struct archive *ar, const char *what, uint64_t records)
 {
 	ar->st.dropped += records;
 	if (!ar->failing)
@@ -124,7 +123,8 @@ static void flush_old(struct archive *ar)
  */
 static int maybe_rotate(struct archive *ar, uint64_t tai)
 {
-	bool by_size = ar->o.chunk_bytes && ar->chunk_bytes >= ar->o.chunk_bytes;
+	bool by_size =
+		ar->o.chunk_bytes && ar->chunk_bytes >= ar->o.chunk_bytes;
 	bool by_time = ar->o.chunk_ns && ar->chunk_has_records &&
 		       tai > ar->chunk_first_ts &&
 		       tai - ar->chunk_first_ts >= ar->o.chunk_ns;
@@ -280,8 +280,8 @@ static struct ar_class *class_new(struct archive *ar, struct ar_node *n,
 	netrv__event_type__pack(t, ar->scratch.data);
 	for (i = 0; i < n->n_classes; i++) { /* same layout seen before */
 		c = n->classes[i];
-		if (c->packed_len == len && !memcmp(c->packed, ar->scratch.data,
-						    len))
+		if (c->packed_len == len &&
+		    !memcmp(c->packed, ar->scratch.data, len))
 			return c;
 	}
 	if (CTF_EV_FIRST_TYPE + n->n_classes > UINT16_MAX) {
@@ -428,7 +428,8 @@ static int write_clock(struct archive *ar, struct ar_node *n,
 	uint8_t *p;
 
 	stamp(ar, ar->any ? ar->last_ts : ev->tai_ns);
-	p = reserve(ar, &n->s, CTF_NODE_CTX + 2 + 8 * 6 + 4 + 4 + gm, CTF_EV_CLOCK);
+	p = reserve(ar, &n->s, CTF_NODE_CTX + 2 + 8 * 6 + 4 + 4 + gm,
+		    CTF_EV_CLOCK);
 	if (!p)
 		return -1;
 	put_node_ctx(p, n, ar->tie, ev);

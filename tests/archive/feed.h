@@ -38,12 +38,10 @@ static inline bool gen_wm_kept(uint64_t *last, uint64_t tai)
 	return true;
 }
 
-static inline bool gen_int_equal(const Netrv__Field *f, uint64_t a,
-				 uint64_t b)
+static inline bool gen_int_equal(const Netrv__Field *f, uint64_t a, uint64_t b)
 {
-	unsigned int size = f->size == 1 || f->size == 2 || f->size == 4 ?
-				    f->size :
-				    8;
+	unsigned int size =
+		f->size == 1 || f->size == 2 || f->size == 4 ? f->size : 8;
 	uint64_t mask = size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
 
 	return (a & mask) == (b & mask);
@@ -108,7 +106,8 @@ static inline const char *gen_same(const struct gen *g,
 				if (!gen_int_equal(f, e->vals[i].u,
 						   r->vals[i].u))
 					return "integer value";
-				if (f->is_signed && e->vals[i].s != r->vals[i].s)
+				if (f->is_signed &&
+				    e->vals[i].s != r->vals[i].s)
 					return "sign extension";
 			} else if (e->vals[i].len != r->vals[i].len ||
 				   (e->vals[i].len &&

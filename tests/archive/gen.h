@@ -136,10 +136,11 @@ static inline void gen_field(struct gen_schema *s, int t, int i,
 
 static inline void gen_schema_init(struct gen_schema *s, bool with_raw)
 {
-	static const char *const sys[GT_MAX] = { "filelock", "dlm", "dlm",
-						 "dlm",	     "sched", "ftrace" };
+	static const char *const sys[GT_MAX] = {
+		"filelock", "dlm", "dlm", "dlm", "sched", "ftrace"
+	};
 	static const char *const name[GT_MAX] = {
-		"flock_lock_inode", "dlm_lock_start",	 "dlm_ast",
+		"flock_lock_inode", "dlm_lock_start",	  "dlm_ast",
 		"dlm_unlock_start", "sched_process_exec", "raw_data"
 	};
 	int t;
@@ -225,8 +226,8 @@ static inline void gen_init(struct gen *g, uint64_t seed)
 
 static inline void gen_fill_res(struct gen *g, int node)
 {
-	g->res_len = (size_t)snprintf((char *)g->res, sizeof(g->res),
-				      "res-%u", gen_below(g, 8));
+	g->res_len = (size_t)snprintf((char *)g->res, sizeof(g->res), "res-%u",
+				      gen_below(g, 8));
 	if (gen_below(g, 4) == 0) { /* resource names are any bytes */
 		g->res[g->res_len++] = 0;
 		g->res[g->res_len++] = 0xff;
@@ -328,7 +329,8 @@ static inline void gen_event(struct gen *g, int k)
 	n->batch_left--;
 	if (gen_below(g, 200) == 0) { /* the clock status moves */
 		n->cn.clock.epsilon_ns = 500 + gen_below(g, 20000);
-		n->cn.clock.master_offset_ns = (int64_t)gen_below(g, 4000) - 2000;
+		n->cn.clock.master_offset_ns =
+			(int64_t)gen_below(g, 4000) - 2000;
 		n->cn.clock.sample_age_ns = gen_below(g, 1000000);
 		if (gen_below(g, 2))
 			n->offset += 1000;

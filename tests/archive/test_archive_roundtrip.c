@@ -153,8 +153,7 @@ static void test_plain(void)
 		REQUIRE(!write_archive(dir, &o, cases[i].seed,
 				       cases[i].records));
 		CHECK_INT(count_chunks(dir), 1);
-		CHECK_INT(read_compare(dir, cases[i].seed, cases[i].records,
-				       0),
+		CHECK_INT(read_compare(dir, cases[i].seed, cases[i].records, 0),
 			  expected_records(cases[i].seed, cases[i].records));
 	}
 out:;
@@ -413,6 +412,89 @@ static void test_replay_agrees(void)
 out:;
 }
 
+/*
+ * Untrusted names: a node name with quotes, backslash, control bytes and a
+ * comment end; an event and fields named like TSDL keywords or with bytes
+ * no identifier may hold.  netrv's reader gets them back exactly and the
+ * real babeltrace2 still parses the metadata.
+ */
+static void test_hostile_names(void)
+{
+	static const char node_name[] = "n\"\\\x01\xc3\xa9{}; */ x";
+	struct archive_options o = { 0 };
+	struct archive_reader *r = NULL;
+	struct archive_record rec;
+	Netrv__Field f[4], *fp[4];
+	Netrv__EventType t;
+	struct evpack_value v[4];
+	struct cevent ev = { 0 };
+	struct cnode cn = { 0 };
+	struct archive *ar;
+	char dir[300], cmd[1200];
+	static const char *const names[] = { "type", "a-b", "a_b", "" };
+
+	snprintf(dir, sizeof(dir), "%s/names", base);
+	o.dir = dir;
+	ar = archive_open(&o);
+	REQUIRE(ar);
+	netrv__event_type__init(&t);
+	t.system = "sys\"tem";
+	t.name = "ev\\ent */ {";
+	t.n_fields = 4;
+	t.fields = fp;
+	for (int i = 0; i < 4; i++) {
+		netrv__field__init(&f[i]);
+		f[i].name = (char *)names[i];
+		f[i].kind = i == 3 ? NETRV__FIELD_KIND__FIELD_STRING :
+				     NETRV__FIELD_KIND__FIELD_INT;
+		f[i].size = 4;
+		fp[i] = &f[i];
+		v[i].u = (uint64_t)i + 1;
+	}
+	v[3].bytes = (const uint8_t *)"s\0t";
+	v[3].len = 3;
+	cn.name = node_name;
+	netrv__clock_status__init(&cn.clock);
+	ev.node = &cn;
+	ev.type = &t;
+	ev.vals = v;
+	ev.tai_ns = 1800000000000000000ull;
+	ev.trace_ns = 5;
+	CHECK(!archive_write_event(ar, &ev));
+	CHECK(!archive_write_verdict(ar, ev.tai_ns, "c\"l", "\0\1", 2,
+				     "{\"a\":\"</script>\"}"));
+	REQUIRE(!archive_close(ar));
+
+	r = archive_reader_open(dir);
+	REQUIRE(r);
+	REQUIRE(archive_reader_next(r, &rec) == 1);
+	CHECK_INT(rec.kind, AREC_EVENT);
+	CHECK_STR(rec.node->name, node_name);
+	CHECK_STR(rec.ev.type->system, t.system);
+	CHECK_STR(rec.ev.type->name, t.name);
+	CHECK_STR(rec.ev.type->fields[1]->name, "a-b");
+	CHECK_INT(rec.ev.vals[2].u, 3);
+	CHECK_INT(rec.ev.vals[3].len, 3);
+	CHECK(!memcmp(rec.ev.vals[3].bytes, "s\0t", 3));
+	CHECK_INT(rec.ev.trace_ns, 5);
+	REQUIRE(archive_reader_next(r, &rec) == 1);
+	CHECK_INT(rec.kind, AREC_VERDICT);
+	CHECK_STR(rec.vclass, "c\"l");
+	CHECK_INT(rec.resource_len, 2);
+	CHECK_INT(archive_reader_next(r, &rec), 0);
+
+	snprintf(cmd, sizeof(cmd), "babeltrace2 '%s' > '%s/bt.txt' 2>&1", dir,
+		 base);
+	CHECK_INT(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q 'a_b = 3' '%s/bt.txt' && grep -q 'type = 1' "
+		 "'%s/bt.txt' && grep -q 'a_b_1 = 2' '%s/bt.txt'",
+		 base, base, base);
+	CHECK_INT(system(cmd), 0);
+out:
+	archive_reader_close(r);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(base, sizeof(base), "/tmp/netrv-test-archive-%d", getpid());
@@ -425,6 +507,7 @@ int main(int argc, char **argv)
 	test_rotation();
 	test_repair_and_damage();
 	test_replay_agrees();
+	test_hostile_names();
 	rm_rf(base);
 	return check_summary(argv[0]);
 }
