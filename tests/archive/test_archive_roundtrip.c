@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "ctf.h"
+#include "archive_config.h"
 #include "feed.h"
 
 #define container_of(ptr, type, member) \
@@ -495,6 +496,48 @@ out:
 	archive_reader_close(r);
 }
 
+/* The [archive] section parses into archive_options. */
+static void test_config(void)
+{
+	static const struct config_section_def sections[] = {
+		ARCHIVE_CONFIG_SECTION,
+		{ NULL },
+	};
+	static const struct config_option opts[] = {
+		ARCHIVE_CONFIG_OPTIONS,
+		{ NULL },
+	};
+	struct config *cfg = config_create(sections, opts);
+	struct archive_options o;
+	char path[300];
+	FILE *f;
+
+	REQUIRE(cfg);
+	archive_options_from_config(cfg, &o);
+	CHECK(o.dir == NULL);
+	CHECK_INT(o.chunk_bytes, 256ll << 20);
+	CHECK_INT(o.chunk_ns, 3600ll * 1000000000);
+	CHECK_INT(o.packet_bytes, 64 << 10);
+	snprintf(path, sizeof(path), "%s/collector.conf", base);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fprintf(f, "[archive]\ndir = /srv/a\nchunk_size = 1M\n"
+		   "chunk_duration = 10s\nmax_chunks = 5\nmax_size = 1G\n"
+		   "flush_interval = 250ms\n");
+	fclose(f);
+	REQUIRE(!config_read(cfg, path));
+	archive_options_from_config(cfg, &o);
+	CHECK_STR(o.dir, "/srv/a");
+	CHECK_INT(o.chunk_bytes, 1 << 20);
+	CHECK_INT(o.chunk_ns, 10000000000ll);
+	CHECK_INT(o.max_chunks, 5);
+	CHECK_INT(o.max_bytes, 1ll << 30);
+	CHECK_INT(o.flush_ns, 250000000);
+	CHECK(config_override(cfg, "archive.packet_size=1K") == -1);
+out:
+	config_destroy(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	snprintf(base, sizeof(base), "/tmp/netrv-test-archive-%d", getpid());
@@ -508,6 +551,7 @@ int main(int argc, char **argv)
 	test_repair_and_damage();
 	test_replay_agrees();
 	test_hostile_names();
+	test_config();
 	rm_rf(base);
 	return check_summary(argv[0]);
 }
