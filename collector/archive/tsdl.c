@@ -202,6 +202,7 @@ int tsdl_preamble(struct bytebuf *b, const uint8_t u[16], unsigned int chunk)
 		"\tdomain = \"netrv\";\n"
 		"\ttracer_name = \"netrv\";\n"
 		"\ttracer_major = 0;\n\ttracer_minor = 1;\n"
+		"\thostname = \"netrv-collector\";\n"
 		"\tnetrv_chunk = %u;\n"
 		"};\n\n"
 		"clock {\n"

@@ -29,5 +29,11 @@ grep -qx "loss_reports: $(want losses)" "$dir/info.txt" || fail "info: losses"
 
 n=$("$netrv" replay "$dir/a" | grep -c '"source":"archive"')
 [ "$n" -eq "$(want verdicts)" ] || fail "replay printed $n archived verdicts"
+# No monitor in this build: --compare must notice the missing verdicts.
+set +e
+"$netrv" replay --compare "$dir/a" > /dev/null 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 3 ] || fail "replay --compare exit $rc, want 3 (differs)"
 "$netrv" replay --model x.dot "$dir/a" > /dev/null 2>&1 && fail "replay accepted a model it cannot run"
 echo "PASS"
