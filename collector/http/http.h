@@ -114,7 +114,8 @@ struct http_provider {
 struct http_config {
 	const char *address; /* numeric IPv4 or IPv6; default 127.0.0.1 */
 	uint16_t port; /* 0: any free port (see http_port()) */
-	const char *token; /* bearer token for everything but the page; NULL: none */
+	const char *
+		token; /* bearer token for everything but the page; NULL: none */
 	size_t sse_max_buffer; /* bytes queued per subscriber before it is dropped */
 	unsigned int sse_max_clients;
 	unsigned int sse_keepalive_s; /* comment line this often; 0: never */
@@ -147,7 +148,8 @@ void http_config_default(struct http_config *out);
  * @cfg and its strings are copied.  Return: the server, freed with
  * http_destroy(), or NULL with errno (the address is logged).
  */
-struct http *http_create(struct event_base *base, const struct http_config *cfg);
+struct http *http_create(struct event_base *base,
+			 const struct http_config *cfg);
 
 /** http_destroy - close every connection and free the server; NULL is fine */
 void http_destroy(struct http *h);

@@ -152,8 +152,9 @@ void http_metrics_server(struct http *h, struct http_metrics *m,
 	http_metrics_family(m, "netrv_http_requests_total", "counter",
 			    "HTTP requests answered");
 	http_metrics_sample(m, h->stats.requests, NULL);
-	http_metrics_family(m, "netrv_http_unauthorized_total", "counter",
-			    "HTTP requests refused for a missing or wrong token");
+	http_metrics_family(
+		m, "netrv_http_unauthorized_total", "counter",
+		"HTTP requests refused for a missing or wrong token");
 	http_metrics_sample(m, h->stats.unauthorized, NULL);
 	http_metrics_family(m, "netrv_http_sse_clients", "gauge",
 			    "Subscribers of /events now");
@@ -170,8 +171,9 @@ void http_metrics_server(struct http *h, struct http_metrics *m,
 	for (c = 0; c < HTTP_VERDICT_MAX; c++)
 		http_metrics_sample(m, s->verdicts[c], "class",
 				    http_verdict_class_name(c), NULL);
-	http_metrics_family(m, "netrv_incomplete_resources", "gauge",
-			    "Resources whose safety is unknown after lost events");
+	http_metrics_family(
+		m, "netrv_incomplete_resources", "gauge",
+		"Resources whose safety is unknown after lost events");
 	http_metrics_sample(m, s->incomplete, NULL);
 	http_metrics_family(m, "netrv_nodes", "gauge",
 			    "Nodes known to the collector, by state");
@@ -182,10 +184,13 @@ void http_metrics_server(struct http *h, struct http_metrics *m,
 		http_metrics_family(m, "netrv_verified_tai_seconds", "gauge",
 				    "Merged and checked up to this TAI time");
 		http_metrics_sample(m, s->verified_tai_ns / 1e9, NULL);
-		http_metrics_family(m, "netrv_merge_lag_seconds", "gauge",
-				    "Collector TAI now minus the verified time");
+		http_metrics_family(
+			m, "netrv_merge_lag_seconds", "gauge",
+			"Collector TAI now minus the verified time");
 		http_metrics_sample(
-			m, (double)(int64_t)(s->now_tai_ns - s->verified_tai_ns) / 1e9,
+			m,
+			(double)(int64_t)(s->now_tai_ns - s->verified_tai_ns) /
+				1e9,
 			NULL);
 	}
 }

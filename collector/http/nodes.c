@@ -87,8 +87,10 @@ static const char *sync_state(const struct node_stat *s)
 static const char *port_state_name(uint32_t ps)
 {
 	static const char *const names[] = {
-		"", "INITIALIZING", "FAULTY", "DISABLED", "LISTENING",
-		"PRE_MASTER", "MASTER", "PASSIVE", "UNCALIBRATED", "SLAVE",
+		"",	    "INITIALIZING", "FAULTY",
+		"DISABLED", "LISTENING",    "PRE_MASTER",
+		"MASTER",   "PASSIVE",	    "UNCALIBRATED",
+		"SLAVE",
 	};
 
 	return ps < sizeof(names) / sizeof(names[0]) ? names[ps] : "";
@@ -336,12 +338,13 @@ static void nodes_metrics(struct http_provider *p, struct http_metrics *m)
 	const struct node_stat *s;
 	size_t i;
 
-#define each_node                                          \
+#define each_node                                             \
 	for (i = 0, s = ns->nodes; i < ns->n_nodes; i++, s++) \
 		if (s->known)
 
-	http_metrics_family(m, "netrv_node_up", "gauge",
-			    "1 if the node is connected and sending watermarks");
+	http_metrics_family(
+		m, "netrv_node_up", "gauge",
+		"1 if the node is connected and sending watermarks");
 	each_node http_metrics_sample(m, s->state == CNODE_UP, "node", s->name,
 				      NULL);
 	http_metrics_family(m, "netrv_node_events_received_total", "counter",
@@ -350,8 +353,9 @@ static void nodes_metrics(struct http_provider *p, struct http_metrics *m)
 	http_metrics_family(m, "netrv_node_events_lost_total", "counter",
 			    "Events the node reported lost");
 	each_node http_metrics_sample(m, s->lost, "node", s->name, NULL);
-	http_metrics_family(m, "netrv_node_clock_synced", "gauge",
-			    "1 if the node's time source says it is synchronised");
+	http_metrics_family(
+		m, "netrv_node_clock_synced", "gauge",
+		"1 if the node's time source says it is synchronised");
 	each_node http_metrics_sample(m, s->synced, "node", s->name, "source",
 				      source_name(s->source), NULL);
 	http_metrics_family(m, "netrv_node_epsilon_seconds", "gauge",
@@ -364,14 +368,13 @@ static void nodes_metrics(struct http_provider *p, struct http_metrics *m)
 				      s->name, NULL);
 	http_metrics_family(m, "netrv_node_last_event_tai_seconds", "gauge",
 			    "TAI time of the newest merged event of the node");
-	each_node if (s->last_event_tai)
-		http_metrics_sample(m, s->last_event_tai / 1e9, "node", s->name,
-				    NULL);
+	each_node if (s->last_event_tai) http_metrics_sample(
+		m, s->last_event_tai / 1e9, "node", s->name, NULL);
 	http_metrics_family(m, "netrv_node_watermark_lag_seconds", "gauge",
 			    "Collector TAI now minus the node's watermark");
-	each_node if (s->watermark_tai)
-		http_metrics_sample(m, (int64_t)(now_tai - s->watermark_tai) / 1e9,
-				    "node", s->name, NULL);
+	each_node if (s->watermark_tai) http_metrics_sample(
+		m, (int64_t)(now_tai - s->watermark_tai) / 1e9, "node", s->name,
+		NULL);
 	http_metrics_family(m, "netrv_node_merge_queue_events", "gauge",
 			    "Events of the node waiting in the merge");
 	each_node if (s->has_queue)

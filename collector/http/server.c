@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -132,16 +133,24 @@ static void http_common_headers(struct evhttp_request *req, const char *type)
 	evhttp_add_header(hd, "X-Content-Type-Options", "nosniff");
 }
 
-static void http_reply(struct evhttp_request *req, int code,
-		       const char *reason, const char *type,
-		       struct evbuffer *body)
+static void http_reply(struct evhttp_request *req, int code, const char *reason,
+		       const char *type, struct evbuffer *body)
 {
 	http_common_headers(req, type);
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD && body) {
+		/* evhttp would send the body: keep only its length. */
+		char len[24];
+
+		snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+				  "Content-Length", len);
+		evbuffer_drain(body, evbuffer_get_length(body));
+	}
 	evhttp_send_reply(req, code, reason, body);
 }
 
-static void http_error(struct evhttp_request *req, int code,
-		       const char *reason, const char *what)
+static void http_error(struct evhttp_request *req, int code, const char *reason,
+		       const char *what)
 {
 	struct evbuffer *body = evbuffer_new();
 	const char *path = evhttp_request_get_uri(req);
@@ -163,8 +172,7 @@ static void http_error(struct evhttp_request *req, int code,
 
 static void http_reply_json(struct evhttp_request *req, struct evbuffer *body)
 {
-	http_reply(req, HTTP_OK, "OK", "application/json; charset=utf-8",
-		   body);
+	http_reply(req, HTTP_OK, "OK", "application/json; charset=utf-8", body);
 }
 
 /* ---- authorisation ---- */
@@ -218,7 +226,8 @@ static int http_parse_u64(const char *s, uint64_t min, uint64_t max,
 static int http_parse_query(struct evhttp_request *req, struct evkeyvalq *kv,
 			    struct http_query *q)
 {
-	const char *query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *query =
+		evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
 	const char *v;
 	uint64_t n;
 
@@ -509,8 +518,8 @@ static void http_handle(struct evhttp_request *req, void *arg)
 	if (cmd != EVHTTP_REQ_GET &&
 	    (cmd != EVHTTP_REQ_HEAD || route == ROUTE_EVENTS)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
-				  "Allow", route == ROUTE_EVENTS ? "GET" :
-								   "GET, HEAD");
+				  "Allow",
+				  route == ROUTE_EVENTS ? "GET" : "GET, HEAD");
 		http_error(req, HTTP_BADMETHOD, "Method Not Allowed",
 			   "only GET (and HEAD) are served");
 		return;
@@ -574,12 +583,10 @@ struct http *http_create(struct event_base *base, const struct http_config *cfg)
 	if (!h->address || (cfg->token && !h->token) || !h->scratch || !h->evh)
 		goto fail;
 	/* Accept every method so that the wrong ones get our JSON 405. */
-	evhttp_set_allowed_methods(h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD |
-						   EVHTTP_REQ_POST |
-						   EVHTTP_REQ_PUT |
-						   EVHTTP_REQ_DELETE |
-						   EVHTTP_REQ_OPTIONS |
-						   EVHTTP_REQ_PATCH);
+	evhttp_set_allowed_methods(
+		h->evh, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST |
+				EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+				EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_max_headers_size(h->evh, 16384);
 	evhttp_set_max_body_size(h->evh, 4096);
 	evhttp_set_timeout(h->evh, 60);
@@ -600,13 +607,14 @@ struct http *http_create(struct event_base *base, const struct http_config *cfg)
 	if (cfg->sse_keepalive_s) {
 		struct timeval tv = { cfg->sse_keepalive_s, 0 };
 
-		h->keepalive = event_new(base, -1, EV_PERSIST,
-					 http_sse_keepalive, h);
+		h->keepalive =
+			event_new(base, -1, EV_PERSIST, http_sse_keepalive, h);
 		if (!h->keepalive || event_add(h->keepalive, &tv))
 			goto fail;
 	}
-	pr_info("dashboard on http://%s%s%s:%u/%s", strchr(h->address, ':') ? "[" : "",
-		h->address, strchr(h->address, ':') ? "]" : "", h->port,
+	pr_info("dashboard on http://%s%s%s:%u/%s",
+		strchr(h->address, ':') ? "[" : "", h->address,
+		strchr(h->address, ':') ? "]" : "", h->port,
 		h->token ? " (API needs the bearer token)" : "");
 	return h;
 fail:

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -23,6 +24,8 @@
 #include "log.h"
 #include "http_private.h"
 #include "json.h"
+
+#define SSE_SNDBUF (32 * 1024)
 
 static void sse_unlink(struct sse_client *c)
 {
@@ -69,8 +72,8 @@ static void sse_drop(struct sse_client *c)
 
 static size_t sse_queued(const struct sse_client *c)
 {
-	return evbuffer_get_length(
-		bufferevent_get_output(evhttp_connection_get_bufferevent(c->conn)));
+	return evbuffer_get_length(bufferevent_get_output(
+		evhttp_connection_get_bufferevent(c->conn)));
 }
 
 /* Queue @len bytes to every subscriber that has room; drop the others. */
@@ -88,7 +91,8 @@ static int sse_send(struct http *h, const void *msg, size_t len)
 			continue;
 		}
 		if (evbuffer_add(h->scratch, msg, len)) {
-			evbuffer_drain(h->scratch, evbuffer_get_length(h->scratch));
+			evbuffer_drain(h->scratch,
+				       evbuffer_get_length(h->scratch));
 			errno = ENOMEM;
 			return -1;
 		}
@@ -164,11 +168,14 @@ void http_sse_keepalive(evutil_socket_t fd, short what, void *arg)
 
 void http_sse_subscribe(struct http *h, struct evhttp_request *req)
 {
-	static const char hello[] = "retry: 2000\nevent: hello\n"
-				    "data: {\"server\":\"netrv\",\"version\":\"" NETRV_VERSION
-				    "\"}\n\n";
+	static const char hello[] =
+		"retry: 2000\nevent: hello\n"
+		"data: {\"server\":\"netrv\",\"version\":\"" NETRV_VERSION
+		"\"}\n\n";
 	struct evkeyvalq *hd = evhttp_request_get_output_headers(req);
 	struct sse_client *c;
+	int sndbuf = SSE_SNDBUF;
+	evutil_socket_t fd;
 
 	if (h->stats.sse_clients >= h->sse_max_clients) {
 		evhttp_add_header(hd, "Content-Type",
@@ -190,7 +197,16 @@ void http_sse_subscribe(struct http *h, struct evhttp_request *req)
 	c->h = h;
 	c->req = req;
 	c->conn = evhttp_request_get_connection(req);
-	evhttp_add_header(hd, "Content-Type", "text/event-stream; charset=utf-8");
+	/*
+	 * Keep the kernel's share of the backlog small too, or a stalled
+	 * reader could park megabytes in the socket (send buffers autotune
+	 * up to tcp_wmem's maximum) before sse_max_buffer ever sees them.
+	 */
+	fd = bufferevent_getfd(evhttp_connection_get_bufferevent(c->conn));
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	evhttp_add_header(hd, "Content-Type",
+			  "text/event-stream; charset=utf-8");
 	evhttp_add_header(hd, "Cache-Control", "no-store");
 	evhttp_add_header(hd, "X-Accel-Buffering", "no");
 	evhttp_add_header(hd, "X-Content-Type-Options", "nosniff");
