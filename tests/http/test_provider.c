@@ -351,17 +351,17 @@ static void tp_grant(struct test_provider *tp, struct tp_resource *r,
 {
 	struct tp_hold *slot = NULL, *h;
 	uint32_t me = ev->node->index;
+	bool free_slot;
 	int i;
 
-	for (i = 0; i < TP_HOLDS; i++) {
+	/* A free slot, else the one released longest ago. */
+	for (i = 0; i < TP_HOLDS && !slot; i++)
+		if (!r->holds[i].used)
+			slot = &r->holds[i];
+	free_slot = slot != NULL;
+	for (i = 0; i < TP_HOLDS && !free_slot; i++) {
 		h = &r->holds[i];
-		if (!h->used) {
-			if (!slot)
-				slot = h;
-			continue;
-		}
-		if (!h->open &&
-		    (!slot || (slot->used && h->release < slot->release)))
+		if (!h->open && (!slot || h->release < slot->release))
 			slot = h;
 	}
 	if (!slot)
