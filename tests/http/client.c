@@ -355,7 +355,7 @@ int json_eval(const char *json, size_t len, const char *expr, char *out,
 		return -1;
 	}
 	close(fd);
-	snprintf(cmd, sizeof(cmd), "python3 %s/jsoncheck.py %s%s%s%s",
+	snprintf(cmd, sizeof(cmd), "%s %s/jsoncheck.py %s%s%s%s", TESTS_PYTHON3,
 		 TESTS_HTTP_DIR, path, expr ? " '" : "", expr ? expr : "",
 		 expr ? "'" : "");
 	p = popen(cmd, "r");

@@ -109,12 +109,12 @@ static void violate(struct testd *d, bool possible)
 	uint64_t t = tick_tai(d);
 
 	if (possible) {
-		/* Release, then a grant 10 us later with no message between. */
+		/* Release, then a grant 1 us later (inside every epsilon), no message. */
 		feed_res(d, d->nodes[from], t, r, d->mode[r], FEED_RELEASE);
 		d->mode[r] = 5;
-		feed_res(d, d->nodes[to], t + 10000, r, 5, FEED_GRANT);
+		feed_res(d, d->nodes[to], t + 1000, r, 5, FEED_GRANT);
 		d->holder[r] = to;
-		d->last_tai = t + 10000;
+		d->last_tai = t + 1000;
 		return;
 	}
 	feed_res(d, d->nodes[to], t, r, 5, FEED_GRANT);
@@ -201,7 +201,8 @@ int main(int argc, char **argv)
 			cfg.token = optarg;
 			break;
 		default:
-			fprintf(stderr, "usage: http_testd [-p PORT] [-t TOKEN]\n");
+			fprintf(stderr,
+				"usage: http_testd [-p PORT] [-t TOKEN]\n");
 			return 2;
 		}
 	}
@@ -220,12 +221,12 @@ int main(int argc, char **argv)
 	feed_init(&d.f);
 	feed_add_consumer(&d.f, http_nodes_consumer(d.ns));
 	feed_add_consumer(&d.f, test_provider_consumer(d.tp));
-	d.nodes[0] = feed_node(&d.f, "alpha",
-			       NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP, true, 2300,
-			       1200);
-	d.nodes[1] = feed_node(&d.f, "beta",
-			       NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP, true, 4100,
-			       -3400);
+	d.nodes[0] =
+		feed_node(&d.f, "alpha", NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP,
+			  true, 2300, 1200);
+	d.nodes[1] =
+		feed_node(&d.f, "beta", NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP,
+			  true, 4100, -3400);
 	d.nodes[2] = feed_node(&d.f, "gamma",
 			       NETRV__CLOCK_SOURCE__CLOCK_SOURCE_ROUNDTRIP,
 			       false, 80000, 0);

@@ -486,9 +486,8 @@ static void test_escape_oracle(void)
 		REQUIRE(fd >= 0);
 		CHECK(write(fd, evbuffer_pullup(b, -1), len) == (ssize_t)len);
 		close(fd);
-		snprintf(cmd, sizeof(cmd),
-			 "python3 %s/jsoncheck.py --oracle %s", TESTS_HTTP_DIR,
-			 path);
+		snprintf(cmd, sizeof(cmd), "%s %s/jsoncheck.py --oracle %s",
+			 TESTS_PYTHON3, TESTS_HTTP_DIR, path);
 		p = popen(cmd, "r");
 		REQUIRE(p);
 		out[fread(out, 1, sizeof(out) - 1, p)] = '\0';
@@ -502,10 +501,58 @@ out:
 		evbuffer_free(b);
 }
 
+/* The [http] section: defaults, overrides, the token file. */
+static void test_config(void)
+{
+	static const struct config_section_def sections[2] = {
+		{ "http", false, "http" },
+	};
+	char path[] = "/tmp/netrv-http-token-XXXXXX", tok[64];
+	struct http_config hc;
+	struct config *cfg = config_create(sections, http_config_options);
+	int fd = mkstemp(path);
+
+	REQUIRE(cfg && fd >= 0);
+	REQUIRE(!http_config_from(cfg, &hc, tok, sizeof(tok)));
+	CHECK_STR(hc.address, "127.0.0.1");
+	CHECK_INT(hc.port, 7480);
+	CHECK(hc.token == NULL);
+	CHECK_INT(hc.sse_max_buffer, 1 << 20);
+	CHECK_INT(hc.sse_keepalive_s, 15);
+	CHECK(!config_override(cfg, "http.port=0"));
+	CHECK(!config_override(cfg, "http.listen=::1"));
+	CHECK(!config_override(cfg, "http.sse_buffer=64K"));
+	CHECK(config_override(cfg, "http.port=70000") < 0);
+	CHECK(config_override(cfg, "http.sse_buffer=1") < 0);
+	CHECK(write(fd, "tok-from-file\nignored\n", 22) == 22);
+	close(fd);
+	CHECK(!config_override(cfg, "http.token=inline"));
+	REQUIRE(!http_config_from(cfg, &hc, tok, sizeof(tok)));
+	CHECK_STR(hc.token, "inline");
+	CHECK(!config_override(cfg, "http.token_file=/nonexistent/netrv"));
+	CHECK(http_config_from(cfg, &hc, tok, sizeof(tok)) < 0);
+	{
+		char o[128];
+
+		snprintf(o, sizeof(o), "http.token_file=%s", path);
+		CHECK(!config_override(cfg, o));
+	}
+	REQUIRE(!http_config_from(cfg, &hc, tok, sizeof(tok)));
+	CHECK_STR(hc.token, "tok-from-file");
+	CHECK_STR(hc.address, "::1");
+	CHECK_INT(hc.port, 0);
+	CHECK_INT(hc.sse_max_buffer, 64 * 1024);
+out:
+	if (fd >= 0)
+		unlink(path);
+	config_destroy(cfg);
+}
+
 int main(int argc, char **argv)
 {
 	log_setup("test_http", LOG_WARNING);
 	test_escape_oracle();
+	test_config();
 	test_api();
 	test_token();
 	test_sse();

@@ -61,7 +61,18 @@ function fmtTai(t) {
   const d = new Date(ms);
   return d.toISOString().slice(11, 19) + '.' + sub.slice(0, 6);
 }
-function nowTai() { return state.nowTai; }
+// The collector's TAI now, advanced by the browser's monotonic clock since
+// the last /api/status (SSE news can be newer than that answer).
+function nowTai() {
+  if (state.nowTai == null) return null;
+  return big(state.nowTai) + BigInt(Math.round((performance.now() - state.nowAt) * 1e6));
+}
+function ago(t) {
+  const n = nowTai();
+  if (n == null || t == null) return '–';
+  const d = n - big(t);
+  return fmtDur(Number(d > 0n ? d : 0n));
+}
 
 // ---- API ----
 async function api(path) {
@@ -92,8 +103,7 @@ function renderNodes(nodes) {
       el('td', { class: 'num', text: Number(n.events_per_s).toFixed(1) }),
       el('td', { class: 'num', text: String(n.events) }),
       el('td', { class: 'num', text: String(n.events_lost) }),
-      el('td', { class: 'num', text: n.last_seen_tai_ns == null ? '–' :
-        fmtDur(Number(big(state.nowTai) - big(n.last_seen_tai_ns))) + ' ago' }));
+      el('td', { class: 'num', text: n.last_seen_tai_ns == null ? '–' : ago(n.last_seen_tai_ns) + ' ago' }));
     return tr;
   });
   tb.replaceChildren(...rows);
@@ -128,6 +138,7 @@ async function refreshStatus() {
   try {
     const [s, nodes] = await Promise.all([api('/api/status'), api('/api/nodes')]);
     state.nowTai = s.now_tai_ns;
+    state.nowAt = performance.now();
     renderBadge(s);
     renderNodes(nodes);
   } catch (e) { /* shown by the live indicator */ }
@@ -139,7 +150,7 @@ function resourceRow(r) {
   const holders = el('td');
   if (!r.holders.length) holders.append(el('span', { class: 'meta', text: 'free' }));
   for (const h of r.holders) {
-    const since = state.nowTai != null ? fmtDur(Number(big(state.nowTai) - big(h.since_tai_ns))) : '';
+    const since = ago(h.since_tai_ns);
     holders.append(el('span', { class: 'holder', title: 'since ' + fmtTai(h.since_tai_ns) + ' TAI ±' + fmtDur(h.eps_ns) },
       el('span', { class: 'name', text: h.node }), el('span', { class: 'mode', text: h.mode }), since));
   }
@@ -208,7 +219,8 @@ async function openVerdict(id) {
   $('detail').hidden = false;
   $('detail-title').textContent = 'Verdict #' + v.id + ' · ' + v.class + ' · ' + v.model;
   $('detail-summary').textContent = summarize(v);
-  $('timeline').replaceChildren(timeline(v));
+  state.shown = v;
+  $('timeline').replaceChildren(timeline(v, state.zoom));
   $('detail-clocks').tBodies[0].replaceChildren(...(v.clocks || []).map((c) => el('tr', {},
     el('td', { class: 'name', text: c.node }), el('td', { text: c.source }),
     el('td', { text: c.synced ? 'yes' : 'no' }), el('td', { class: 'num', text: fmtDur(c.offset_ns) }),
@@ -220,7 +232,7 @@ async function openVerdict(id) {
   $('detail').scrollIntoView({ block: 'start' });
 }
 
-function timeline(v) {
+function timeline(v, zoom) {
   const holds = v.holds || [], events = v.events || [], causal = v.causal || [];
   const lanes = [];
   const addLane = (n) => { if (n != null && !lanes.includes(n)) lanes.push(n); };
@@ -237,6 +249,11 @@ function timeline(v) {
   for (const h of holds) { see(rel(h.grant_ns), h.eps_ns); if (h.release_ns != null) see(rel(h.release_ns), h.eps_ns); }
   for (const e of events) see(rel(e.tai_ns), e.eps_ns);
   for (const c of causal) { see(rel(c.from.tai_ns), 0); see(rel(c.to.tai_ns), 0); }
+  if (zoom) {
+    // Around the verdict, wide enough to see the epsilons.
+    const eps = Math.max(1000, ...holds.filter((h) => h.conflict).map((h) => Number(h.eps_ns) || 0));
+    lo = -40 * eps; hi = 40 * eps;
+  }
   const span = Math.max(hi - lo, 1000);
   lo -= span * 0.05; hi += span * 0.15; // room for "still held"
 
@@ -245,15 +262,18 @@ function timeline(v) {
   const x = (t) => left + (t - lo) / (hi - lo) * (W - left - right);
   const y = (n) => top + lanes.indexOf(n) * laneH;
 
-  const svg = sv('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'timeline of verdict ' + v.id });
+  const root = sv('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': 'timeline of verdict ' + v.id });
+  const svg = sv('g', { 'clip-path': 'url(#plot)' });
   const defs = sv('defs');
   const mk = sv('marker', { id: 'arrowhead', viewBox: '0 0 10 10', refX: '9', refY: '5', markerWidth: '7', markerHeight: '7', orient: 'auto-start-reverse' });
   mk.append(sv('path', { d: 'M0,0 L10,5 L0,10 z', fill: '#0b7a75' }));
   const grad = sv('linearGradient', { id: 'fade' });
   grad.append(sv('stop', { offset: '0', 'stop-color': '#d32f2f', 'stop-opacity': '.8' }),
     sv('stop', { offset: '1', 'stop-color': '#d32f2f', 'stop-opacity': '0' }));
-  defs.append(mk, grad);
-  svg.append(defs);
+  const clip = sv('clipPath', { id: 'plot' });
+  clip.append(sv('rect', { x: left, y: 0, width: W - left - right, height: H }));
+  defs.append(mk, grad, clip);
+  root.append(defs);
 
   lanes.forEach((n, i) => {
     const g = sv('g', { class: 'lane', 'data-node': n });
@@ -262,16 +282,17 @@ function timeline(v) {
     label.textContent = n.length > 16 ? n.slice(0, 15) + '…' : n;
     label.append(sv('title', {}, n));
     g.append(label);
-    svg.append(g);
+    root.append(g);
   });
+  root.append(svg);
 
   // Axis with ticks relative to the verdict.
   const axisY = top + lanes.length * laneH + 4;
-  svg.append(sv('line', { class: 'axis', x1: left, x2: W - right, y1: axisY, y2: axisY }));
+  root.append(sv('line', { class: 'axis', x1: left, x2: W - right, y1: axisY, y2: axisY }));
   for (let i = 0; i <= 5; i++) {
     const t = lo + (hi - lo) * i / 5;
-    svg.append(sv('line', { class: 'axis', x1: x(t), x2: x(t), y1: axisY, y2: axisY + 4 }));
-    svg.append(sv('text', { class: 'tick', x: x(t), y: axisY + 16, 'text-anchor': 'middle' }, (t >= 0 ? '+' : '') + fmtDur(t)));
+    root.append(sv('line', { class: 'axis', x1: x(t), x2: x(t), y1: axisY, y2: axisY + 4 }));
+    root.append(sv('text', { class: 'tick', x: x(t), y: axisY + 16, 'text-anchor': 'middle' }, (t >= 0 ? '+' : '') + fmtDur(t)));
   }
 
   // Where the conflicting holds overlap.
@@ -303,7 +324,7 @@ function timeline(v) {
     svg.append(r);
     if (open && h.conflict)
       svg.append(sv('rect', { class: 'open-end', x: x(hi) - 40, y: yy, width: 40, height: hh }));
-    svg.append(sv('text', { class: 'event-label', x: x(g0) + 4, y: yy + 15 }, h.mode + (open ? ' (held)' : '')));
+    svg.append(sv('text', { class: 'event-label', x: Math.max(x(g0), left) + 4, y: yy + 15 }, h.mode + (open ? ' (held)' : '')));
     svg.append(whisker(g0, yy + hh / 2, h.eps_ns || 0));
     if (!open) svg.append(whisker(g1, yy + hh / 2, h.eps_ns || 0));
   }
@@ -327,8 +348,8 @@ function timeline(v) {
   }
 
   svg.append(sv('line', { class: 'verdict-line', x1: x(0), x2: x(0), y1: top - 6, y2: axisY }));
-  svg.append(sv('text', { class: 'tick', x: x(0), y: top - 10, 'text-anchor': 'middle' }, 'verdict ' + fmtTai(v.tai_ns) + ' TAI'));
-  return svg;
+  root.append(sv('text', { class: 'tick', x: Math.min(x(0), W - 110), y: top - 10, 'text-anchor': 'middle' }, 'verdict ' + fmtTai(v.tai_ns) + ' TAI'));
+  return root;
 }
 
 // ---- server-sent events (fetch, so that the token can be sent) ----
@@ -393,6 +414,11 @@ function refreshAll() { refreshStatus(); refreshResources(); refreshVerdicts(); 
 
 document.addEventListener('DOMContentLoaded', () => {
   $('detail-close').addEventListener('click', () => { $('detail').hidden = true; state.open = null; });
+  $('zoom').addEventListener('click', () => {
+    state.zoom = !state.zoom;
+    $('zoom').textContent = state.zoom ? 'show the whole history' : 'zoom to the verdict (±40 ε)';
+    if (state.shown) $('timeline').replaceChildren(timeline(state.shown, state.zoom));
+  });
   let t = null;
   $('filter').addEventListener('input', (e) => {
     state.filter = e.target.value;
