@@ -573,6 +573,12 @@ struct http *http_create(struct event_base *base, const struct http_config *cfg)
 
 	if (!h)
 		return NULL;
+	if (cfg->token && !cfg->token[0]) {
+		pr_err("empty bearer token: set [http] token or leave it unset");
+		free(h);
+		errno = EINVAL;
+		return NULL;
+	}
 	h->base = base;
 	h->address = strdup(cfg->address ? cfg->address : "127.0.0.1");
 	h->token = cfg->token ? strdup(cfg->token) : NULL;

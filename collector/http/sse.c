@@ -45,6 +45,13 @@ static void sse_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct sse_client *c = arg;
 
+	/*
+	 * When the peer went away, evhttp has already detached the unfinished
+	 * reply from the connection and leaves it to us: ending it frees it.
+	 * Otherwise the connection frees it with itself.
+	 */
+	if (!evhttp_request_get_connection(c->req))
+		evhttp_send_reply_end(c->req);
 	sse_unlink(c);
 	free(c);
 }
