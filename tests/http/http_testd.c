@@ -5,7 +5,7 @@
  * workload of three nodes passing locks around with messages.  The browser
  * test drives it; people can look at the page with it too:
  *
- *   http_testd [--port N] [--token T]      prints "listening PORT"
+ *   http_testd [-a ADDR] [-p PORT] [-t TOKEN]   prints "listening PORT"
  *
  * Commands on stdin, one per line:
  *   violate    two nodes hold the hostile resource in EX at once (definite)
@@ -192,8 +192,11 @@ int main(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	http_config_default(&cfg);
 	cfg.port = 0;
-	while ((c = getopt(argc, argv, "p:t:")) != -1) {
+	while ((c = getopt(argc, argv, "a:p:t:")) != -1) {
 		switch (c) {
+		case 'a':
+			cfg.address = optarg;
+			break;
 		case 'p':
 			cfg.port = atoi(optarg);
 			break;
@@ -202,7 +205,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr,
-				"usage: http_testd [-p PORT] [-t TOKEN]\n");
+				"usage: http_testd [-a ADDR] [-p PORT] [-t TOKEN]\n");
 			return 2;
 		}
 	}
