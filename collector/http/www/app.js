@@ -292,7 +292,7 @@ function timeline(v, zoom) {
   for (let i = 0; i <= 5; i++) {
     const t = lo + (hi - lo) * i / 5;
     root.append(sv('line', { class: 'axis', x1: x(t), x2: x(t), y1: axisY, y2: axisY + 4 }));
-    root.append(sv('text', { class: 'tick', x: x(t), y: axisY + 16, 'text-anchor': 'middle' }, (t >= 0 ? '+' : '') + fmtDur(t)));
+    root.append(sv('text', { class: 'tick', x: x(t), y: axisY + 16, 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' }, (t >= 0 ? '+' : '') + fmtDur(t)));
   }
 
   // Where the conflicting holds overlap.
