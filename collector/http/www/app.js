@@ -324,7 +324,8 @@ function timeline(v, zoom) {
     svg.append(r);
     if (open && h.conflict)
       svg.append(sv('rect', { class: 'open-end', x: x(hi) - 40, y: yy, width: 40, height: hh }));
-    svg.append(sv('text', { class: 'event-label', x: Math.max(x(g0), left) + 4, y: yy + 15 }, h.mode + (open ? ' (held)' : '')));
+    if (g1 >= lo && g0 <= hi) // label only what is in view
+      svg.append(sv('text', { class: 'event-label', x: Math.max(x(g0), left) + 4, y: yy + 15 }, h.mode + (open ? ' (held)' : '')));
     svg.append(whisker(g0, yy + hh / 2, h.eps_ns || 0));
     if (!open) svg.append(whisker(g1, yy + hh / 2, h.eps_ns || 0));
   }
