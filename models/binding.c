@@ -31,6 +31,7 @@ struct bparser {
 	bool seen[8]; /* settings given: instance key new forget holder
 		       * compat model */
 	unsigned int key_line;
+	unsigned int instance_line;
 };
 
 enum {
@@ -206,6 +207,7 @@ static int set_instance(struct bparser *bp, char **t, int n)
 	for (int k = 0; k <= MB_OBJECT; k++)
 		if (!strcmp(t[0], kinds[k])) {
 			bp->b->kind = k;
+			bp->instance_line = bp->line;
 			return 0;
 		}
 	bfail(bp,
@@ -566,11 +568,15 @@ static int check_whole(struct bparser *bp)
 {
 	struct mb_binding *b = bp->b;
 
+	unsigned int last = bp->line;
+
 	if (!bp->seen[SEEN_INSTANCE]) {
+		bp->line = 1;
 		bfail(bp, "no 'instance = KIND' setting");
 		return -1;
 	}
 	if (b->kind == MB_OBJECT && !b->n_key) {
+		bp->line = bp->instance_line;
 		bfail(bp, "object instances need 'key = FIELDS'");
 		return -1;
 	}
@@ -581,6 +587,7 @@ static int check_whole(struct bparser *bp)
 		return -1;
 	}
 	if (!b->n_rules) {
+		bp->line = last;
 		bfail(bp, "no rules: add 'on SYSTEM:EVENT -> MODEL_EVENT'");
 		return -1;
 	}
@@ -640,6 +647,11 @@ struct mb_binding *mb_binding_parse(const char *text, const char *file,
 		}
 		line = save;
 	}
+	/* a final newline ends the last line, it does not start one */
+	if (len && text[len - 1] == '\n')
+		bp.line--;
+	if (!bp.line)
+		bp.line = 1;
 	if (!bp.failed)
 		check_whole(&bp);
 	free(copy);

@@ -495,8 +495,13 @@ static struct mtype *mtype_build(struct models_consumer *mc,
 				keyed = true;
 				key_ok = !resolve_keys(mon, t, tm, r->line);
 			}
-			if (!key_ok)
+			if (!key_ok) {
+				pr_warning(
+					"%s: no rule of model %s is used for %s:%s: its key cannot be built",
+					b->file, mon->model->name, t->system,
+					t->name);
 				break;
+			}
 			mr = realloc(tm->rules,
 				     (tm->n_rules + 1) * sizeof(*mr));
 			if (!mr)
@@ -505,8 +510,17 @@ static struct mtype *mtype_build(struct models_consumer *mc,
 			mr = &tm->rules[tm->n_rules];
 			memset(mr, 0, sizeof(*mr));
 			mr->r = r;
-			if (!resolve_rule(mon, t, mr))
-				tm->n_rules++;
+			if (resolve_rule(mon, t, mr)) {
+				/* first match wins: without this rule the
+				 * later ones would take its events */
+				pr_warning(
+					"%s: no rule of model %s is used for %s:%s",
+					b->file, mon->model->name, t->system,
+					t->name);
+				tm->n_rules = 0;
+				break;
+			}
+			tm->n_rules++;
 		}
 		if (tm->n_rules) {
 			tm->mon = mon;
