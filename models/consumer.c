@@ -897,6 +897,8 @@ static void mon_free(struct mon *mon)
 	da_itab_release(&mon->itab);
 	da_model_free(mon->model);
 	mb_binding_free(mon->bind);
+	for (unsigned int i = 0; mon->key && i < mon->n_key; i++)
+		free(mon->key[i].field);
 	free(mon->key);
 	free(mon->key_bytes);
 	free(mon);
