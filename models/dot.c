@@ -564,38 +564,30 @@ static int parse_stmt(struct parser *ps, struct scope *sc,
 		return 0;
 	}
 	if (ps->tok.kind == TOK_ARROW) {
-		char *from = id, *to;
-		bool first = true;
+		char *to;
 
-		while (ps->tok.kind == TOK_ARROW) {
-			next(ps);
-			if (ps->tok.kind != TOK_ID) {
-				free(from);
-				expected(ps, "a state after '->'");
-				return -1;
-			}
-			to = ps->tok.text;
-			ps->tok.text = NULL;
-			next(ps);
-			if (!first) {
-				free(from);
+		next(ps);
+		if (ps->tok.kind != TOK_ID) {
+			free(id);
+			expected(ps, "a state after '->'");
+			return -1;
+		}
+		to = ps->tok.text;
+		ps->tok.text = NULL;
+		next(ps);
+		if (ps->tok.kind == TOK_ARROW) {
+			fail(ps, line,
+			     "edge chains 'a -> b -> c' are not supported: one edge per statement");
+		} else if (!parse_attr_list(ps, &a)) {
+			if (ps->tok.kind == TOK_ARROW)
 				fail(ps, line,
 				     "edge chains 'a -> b -> c' are not supported: one edge per statement");
-				free(to);
-				return -1;
-			}
-			first = false;
-			if (parse_attr_list(ps, &a)) {
-				free(from);
-				free(to);
-				goto out;
-			}
-			ret = add_edge(ps, from, to, a.label,
-				       a.label ? a.label_line : line);
-			free(from);
-			from = to;
+			else
+				ret = add_edge(ps, id, to, a.label,
+					       a.label ? a.label_line : line);
 		}
-		free(from);
+		free(id);
+		free(to);
 		goto out;
 	}
 	/* node statement */
@@ -964,7 +956,7 @@ fail:
 	free(edge_line_of);
 	strv_free(&evs);
 	da_model_free(m);
-	if (!errno || errno != ENOMEM)
+	if (errno != ENOMEM)
 		errno = EINVAL;
 	return NULL;
 }
