@@ -920,9 +920,23 @@ static void mc_destroy(struct consumer *c)
 	free(mc);
 }
 
+/* A node going unreachable arrives as a loss report for the gap. */
+static void mc_node_state(struct consumer *c, const struct cnode *node,
+			  enum cnode_state state, uint64_t tai_ns)
+{
+	note_node(to_mc(c), node);
+}
+
+/* Automata have no notion of time: nothing to close. */
+static void mc_watermark(struct consumer *c, uint64_t tai_ns)
+{
+}
+
 static const struct consumer_ops models_ops = {
 	.event = mc_event,
 	.loss = mc_loss,
+	.node_state = mc_node_state,
+	.watermark = mc_watermark,
 	.destroy = mc_destroy,
 };
 

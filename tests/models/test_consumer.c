@@ -239,9 +239,18 @@ static void test_dlm_lock(void)
 	CHECK_INT(st.created, 1);
 	CHECK_INT(st.freed, 1);
 
-	/* a NOQUEUE request that fails: back to unlocked, forgotten */
-	dlm_lock(&n1, 8, 5, 0x1);
+	/* a NOQUEUE request that fails: back to unlocked, forgotten; a
+	 * user-space lock shows -EAGAIN in dlm_lock_end too */
+	send(&n1, 0, &lock_start, (int64_t[]){ 1, 1, 8, 5, 1, 0 }, RES,
+	     RES_LEN);
+	send(&n1, 0, &lock_end, (int64_t[]){ 1, 1, 8, 5, 1, -11, 0 }, RES,
+	     RES_LEN);
 	dlm_ast(&n1, 8, -11);
+	/* dlm_lock() refusing a request outright (-EINVAL): lock_error */
+	send(&n1, 0, &lock_start, (int64_t[]){ 1, 1, 9, 5, 0, 0 }, RES,
+	     RES_LEN);
+	send(&n1, 0, &lock_end, (int64_t[]){ 1, 1, 9, 5, 0, -22, 0 }, RES,
+	     RES_LEN);
 	CHECK_INT(s.n, 0);
 	REQUIRE(!models_consumer_stats(c, "dlm_lock", &st));
 	CHECK_INT(st.instances, 0);
