@@ -873,6 +873,30 @@ static struct da_model *build(struct parser *ps, const char *name)
 		     m->n_events, DA_MAX_EVENTS);
 		goto fail;
 	}
+	/* the header's enums must not clash */
+	for (unsigned int i = 0; i < m->n_states; i++) {
+		const char *s = m->state_names[i];
+
+		if (find_sorted(m->event_names, m->n_events, s) >= 0) {
+			fail(ps, m->state_lines[i],
+			     "'%s' names a state and an event: their enum constants would clash",
+			     s);
+			goto fail;
+		}
+		if (!strcmp(s, "state_max") || !strcmp(s, "event_max")) {
+			fail(ps, m->state_lines[i],
+			     "state name '%s' is reserved for the header", s);
+			goto fail;
+		}
+	}
+	for (unsigned int i = 0; i < m->n_events; i++)
+		if (!strcmp(m->event_names[i], "state_max") ||
+		    !strcmp(m->event_names[i], "event_max")) {
+			fail(ps, ev_lines[i],
+			     "event name '%s' is reserved for the header",
+			     m->event_names[i]);
+			goto fail;
+		}
 	/* initial state first, the rest keep their sorted order */
 	{
 		char *s = m->state_names[init];
