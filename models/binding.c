@@ -430,6 +430,11 @@ static int parse_rule(struct bparser *bp, char **t, int n)
 		for (;;) {
 			struct mb_pred *p;
 
+			if (r->n_preds == MB_MAX_PREDS) {
+				bfail(bp, "more than %d conditions in one rule",
+				      MB_MAX_PREDS);
+				return -1;
+			}
 			p = realloc(r->preds, (r->n_preds + 1) * sizeof(*p));
 			if (!p) {
 				bfail(bp, "out of memory");

@@ -106,6 +106,7 @@ struct mb_rule {
 };
 
 #define MB_MAX_CLASSES 16
+#define MB_MAX_PREDS 16 /* conditions per rule */
 #define MB_VIOLATION (-2)
 
 struct mb_binding {

@@ -26,11 +26,9 @@
 #include "da.h"
 #include "itab.h"
 
-#define MAX_PREDS 16
-
 struct mrule {
 	const struct mb_rule *r;
-	int pred_idx[MAX_PREDS]; /* field index, -1 for runtime values */
+	int pred_idx[MB_MAX_PREDS]; /* field index, -1 for runtime values */
 	int act_idx; /* hold/request field, -1 if constant or none */
 	bool holder_preds; /* some predicate needs the instance */
 };
@@ -367,16 +365,15 @@ static int resolve_value(const Netrv__EventType *t, const struct mb_value *v,
 	idx = evpack_field_index(t, v->field);
 	if (idx < 0) {
 		if (!*warned)
-			pr_warning(
-				"%s:%u: event %s:%s has no field '%s': rule not used for it",
-				b->file, line, t->system, t->name, v->field);
+			pr_warning("%s:%u: event %s:%s has no field '%s'",
+				   b->file, line, t->system, t->name, v->field);
 		*warned = true;
 		return -2;
 	}
 	if (want_int && !field_is_int(t, idx)) {
 		if (!*warned)
 			pr_warning(
-				"%s:%u: field '%s' of %s:%s is not an integer: rule not used for it",
+				"%s:%u: field '%s' of %s:%s is not an integer",
 				b->file, line, v->field, t->system, t->name);
 		*warned = true;
 		return -2;
@@ -404,7 +401,7 @@ static int resolve_keys(struct mon *mon, const Netrv__EventType *t,
 		bytes = !field_is_int(t, idx);
 		if (mon->key_bytes[i] >= 0 && mon->key_bytes[i] != bytes) {
 			pr_warning(
-				"%s:%u: key field '%s' of %s:%s is %s here but %s in another event: rule not used for it",
+				"%s:%u: key field '%s' of %s:%s is %s here but %s in another event",
 				b->file, line, mon->key[i].field, t->system,
 				t->name, bytes ? "bytes" : "an integer",
 				bytes ? "an integer" : "bytes");
@@ -429,11 +426,6 @@ static int resolve_rule(const struct mon *mon, const Netrv__EventType *t,
 	const struct mb_rule *r = mr->r;
 	bool warned = false;
 
-	if (r->n_preds > MAX_PREDS) {
-		pr_warning("%s:%u: more than %d conditions: rule not used",
-			   mon->bind->file, r->line, MAX_PREDS);
-		return -1;
-	}
 	for (unsigned int i = 0; i < r->n_preds; i++) {
 		int idx = resolve_value(t, &r->preds[i].v, true, mon->bind,
 					r->line, &warned);
@@ -751,14 +743,20 @@ static void run_rule(struct models_consumer *mc, struct mtmon *tm,
 		apply_action(mr, ev, in, id, hv);
 }
 
-/* Free @in if it carries nothing a new instance would not. */
+/*
+ * Free @in if it carries nothing a new instance would not.  Instances of
+ * the bounded kinds (global, node, cpu, task) that wait for a start event
+ * are kept, so that waiting costs no allocation per event.
+ */
 static void maybe_forget(struct models_consumer *mc, struct mon *mon,
 			 struct da_inst *in)
 {
 	if (in->n_holders)
 		return;
-	if (in->mon.monitoring ? mon->bind->forget[in->mon.state] :
-				 !starts_monitoring(mc, mon, in->node)) {
+	if (in->mon.monitoring ?
+		    mon->bind->forget[in->mon.state] :
+		    mon->bind->kind == MB_OBJECT &&
+			    !starts_monitoring(mc, mon, in->node)) {
 		mon->st.freed++;
 		da_itab_remove(&mon->itab, in);
 	}

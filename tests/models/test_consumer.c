@@ -469,13 +469,21 @@ static void test_wip_per_cpu(void)
 	static const int64_t v[] = { 1, 0, 0 };
 	static const int64_t w[] = { 1, 0, 5, 120, 0 };
 	struct seen s = { 0 };
+	unsigned long before;
 
 	c = make(models, 1, &s);
 	REQUIRE(c);
-	/* not monitoring yet: preempt_disable and a wakeup are ignored */
+	/* not monitoring yet: preempt_disable and a wakeup are ignored, and
+	 * waiting for the start event allocates nothing once the CPU's
+	 * instance and the event types are known */
 	send(&n1, 1, &p_disable, v, NULL, 0);
 	send(&n1, 1, &sched_waking, w, "x", 1);
+	before = n_allocs;
+	send(&n1, 1, &sched_waking, w, "x", 1);
+	send(&n1, 1, &p_disable, v, NULL, 0);
+	CHECK_INT(n_allocs - before, 0);
 	CHECK_INT(s.n, 0);
+	CHECK_STR(models_consumer_state(c, "wip", "node=n1 cpu=1"), "unknown");
 	/* preempt_enable is the start event: monitoring from "preemptive" */
 	send(&n1, 1, &p_enable, v, NULL, 0);
 	CHECK_STR(models_consumer_state(c, "wip", "node=n1 cpu=1"),
