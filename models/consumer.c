@@ -158,18 +158,20 @@ static int holder_id(const struct cevent *ev, const struct mtmon *tm,
 	return 0;
 }
 
+/* Class this rule's event asks for or holds: -1 none, -2 out of range. */
 static int event_class(const struct cevent *ev, const struct mrule *mr,
-		       const struct da_holder *self)
+		       const struct da_holder *self, unsigned int n_classes)
 {
 	const struct mb_rule *r = mr->r;
 	int64_t v;
-	bool big;
+	bool big = false;
 
 	if (r->action == MB_ACT_HOLD || r->action == MB_ACT_REQUEST) {
 		if (r->act_const)
-			return (int)r->act_k;
-		field_value(ev, mr->act_idx, &v, &big);
-		return big || v < 0 || v >= MB_MAX_CLASSES ? -2 : (int)v;
+			v = r->act_k;
+		else
+			field_value(ev, mr->act_idx, &v, &big);
+		return big || v < 0 || v >= n_classes ? -2 : (int)v;
 	}
 	return self ? self->pending : -1;
 }
@@ -675,7 +677,7 @@ static void apply_action(const struct mrule *mr, const struct cevent *ev,
 		return;
 	case MB_ACT_HOLD:
 	case MB_ACT_REQUEST:
-		cls = event_class(ev, mr, NULL);
+		cls = hv->grant_class;
 		if (cls < 0)
 			return;
 		if (!h)
@@ -806,7 +808,8 @@ static void event_for_model(struct models_consumer *mc, struct mtmon *tm,
 			int cls;
 
 			hv.self = da_inst_holder(in, id, false);
-			cls = event_class(ev, mr, hv.self);
+			cls = event_class(ev, mr, hv.self,
+					  mon->bind->n_classes);
 			if (cls == -2) {
 				mon->st.skipped++;
 				break;
