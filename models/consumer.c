@@ -29,8 +29,10 @@
 struct mrule {
 	const struct mb_rule *r;
 	int pred_idx[MB_MAX_PREDS]; /* field index, -1 for runtime values */
+	bool pred_signed[MB_MAX_PREDS]; /* the field is signed */
 	int act_idx; /* hold/request field, -1 if constant or none */
 	bool holder_preds; /* some predicate needs the instance */
+	enum mb_handler handler; /* MB_AUTO resolved from the model */
 };
 
 struct mtmon {
@@ -232,9 +234,17 @@ static bool preds_hold(const struct cevent *ev, const struct mrule *mr,
 		bool big = false;
 
 		if (mr->pred_idx[i] >= 0) {
+			const struct evpack_value *x =
+				&ev->vals[mr->pred_idx[i]];
+
 			if (hv)
 				continue;
-			field_value(ev, mr->pred_idx[i], &v, &big);
+			if (mr->pred_signed[i]) {
+				v = x->s;
+			} else {
+				v = (int64_t)x->u;
+				big = x->u > (uint64_t)INT64_MAX;
+			}
 		} else {
 			bool needs_inst = p->v.src >= MB_SRC_SELF;
 
@@ -276,7 +286,7 @@ static int build_key(const struct cevent *ev, const struct mtmon *tm,
 			int idx = tm->key_idx[i];
 			const struct evpack_value *x = &ev->vals[idx];
 
-			if (field_is_int(ev->type, idx)) {
+			if (!mon->key_bytes[i]) {
 				if (n + 8 > DA_KEY_MAX)
 					return -1;
 				memcpy(key + n, &x->u, 8);
@@ -435,8 +445,18 @@ static int resolve_rule(const struct mon *mon, const Netrv__EventType *t,
 		if (idx == -2)
 			return -1;
 		mr->pred_idx[i] = idx;
+		mr->pred_signed[i] = idx >= 0 && field_signed(t, idx);
 		if (r->preds[i].v.src >= MB_SRC_SELF)
 			mr->holder_preds = true;
+	}
+	mr->handler = r->handler;
+	if (r->model_event >= 0 && r->handler == MB_AUTO) {
+		const struct da_model *m = mon->model;
+
+		mr->handler = m->start_events[r->model_event] ? MB_START :
+			      m->start_run_events[r->model_event] ?
+								MB_START_RUN :
+								MB_EVENT;
 	}
 	mr->act_idx = -1;
 	if ((r->action == MB_ACT_HOLD || r->action == MB_ACT_REQUEST) &&
@@ -712,13 +732,7 @@ static void run_rule(struct models_consumer *mc, struct mtmon *tm,
 			da_mon_reset(m, &in->mon);
 		}
 	} else if (r->model_event >= 0) {
-		enum mb_handler h = r->handler;
-
-		if (h == MB_AUTO)
-			h = m->start_events[r->model_event]	? MB_START :
-			    m->start_run_events[r->model_event] ? MB_START_RUN :
-								  MB_EVENT;
-		switch (h) {
+		switch (mr->handler) {
 		case MB_START:
 			res = da_handle_start_event(m, &in->mon, r->model_event,
 						    react, &rc);
@@ -831,7 +845,11 @@ static void mc_event(struct consumer *c, const struct cevent *ev)
 	struct models_consumer *mc = to_mc(c);
 	struct mtype *mt;
 
-	if (!ev->type || note_node(mc, ev->node))
+	if (!ev->type)
+		return;
+	if ((ev->node->index >= mc->n_nodes ||
+	     !mc->node_names[ev->node->index]) &&
+	    note_node(mc, ev->node))
 		return;
 	mt = mtype_get(mc, ev->type);
 	if (!mt)
