@@ -49,11 +49,11 @@ static int compile(const struct da_model *m, const char *out)
 	}
 	f = fopen(tmp, "we");
 	if (!f) {
-		fprintf(stderr, "%s: %m\n", tmp);
+		fprintf(stderr, "%s: %m\n", out);
 		return 1;
 	}
 	if (da_header_write(m, f) || fclose(f)) {
-		fprintf(stderr, "%s: %m\n", tmp);
+		fprintf(stderr, "%s: %m\n", out);
 		unlink(tmp);
 		return 1;
 	}
