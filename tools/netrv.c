@@ -3,6 +3,7 @@
  * netrv.c - the netrv command-line tool: offline work on archives.
  *
  *   netrv archive info ARCHIVE
+ *   netrv archive repair ARCHIVE
  *   netrv export --format chrome-json ARCHIVE > out.json
  *   netrv replay ARCHIVE [--model M [--binding B]]... [--compare]
  *
@@ -12,6 +13,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "archive.h"
 #include "tools.h"
 
 int tool_usage(FILE *f, int status)
@@ -20,6 +22,9 @@ int tool_usage(FILE *f, int status)
 		"usage: netrv [-v] COMMAND ...\n"
 		"  netrv archive info ARCHIVE\n"
 		"        nodes, time span, event/verdict/loss counts\n"
+		"  netrv archive repair ARCHIVE\n"
+		"        cut torn packets left by a crash so that any CTF\n"
+		"        reader (babeltrace2) reads the archive\n"
 		"  netrv export --format chrome-json ARCHIVE > out.json\n"
 		"        Chrome/Perfetto JSON: a process per node, lock holds\n"
 		"        as slices, verdicts as instant events\n"
@@ -54,6 +59,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "archive") && argc >= 3 &&
 	    !strcmp(argv[2], "info"))
 		return tool_archive_info(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "archive") && argc == 4 &&
+	    !strcmp(argv[2], "repair"))
+		return archive_repair(argv[3]) ? 1 : 0;
 	if (!strcmp(argv[1], "export"))
 		return tool_export(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "replay"))

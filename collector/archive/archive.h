@@ -65,6 +65,19 @@ struct archive_stats {
 struct archive *archive_open(const struct archive_options *o);
 
 /**
+ * archive_repair - make a crashed archive readable without writing to it
+ * @dir: the archive directory (holding chunk-* directories)
+ *
+ * Cuts, in every chunk, a torn packet at the end of each stream and an
+ * unfinished metadata block, as archive_open() does, but starts no chunk.
+ * A writer killed in the middle of a write(2) leaves such a tail, which
+ * babeltrace2 refuses to read.
+ *
+ * Return: 0, or -1 with errno set (the reason is logged).
+ */
+int archive_repair(const char *dir);
+
+/**
  * archive_close - flush every buffered packet, fsync and free the archive
  *
  * Return: 0, or -1 with errno if a write failed (the archive is freed anyway).

@@ -361,14 +361,14 @@ static int repair_stream(int cfd, const char *chunk, const char *file)
 	return ret;
 }
 
-int ar_repair_all(struct archive *ar, unsigned int *last)
+int ar_repair_all(int dirfd, unsigned int *last)
 {
 	unsigned int *v;
 	size_t n, i;
 	int ret = 0;
 
 	*last = 0;
-	v = list_chunks(ar->dirfd, &n);
+	v = list_chunks(dirfd, &n);
 	for (i = 0; i < n; i++) {
 		char name[32];
 		struct dirent *de;
@@ -377,8 +377,7 @@ int ar_repair_all(struct archive *ar, unsigned int *last)
 
 		snprintf(name, sizeof(name), "chunk-%08u", v[i]);
 		*last = v[i];
-		cfd = openat(ar->dirfd, name,
-			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		cfd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (cfd < 0)
 			continue;
 		if (repair_metadata(cfd, name))
@@ -400,5 +399,20 @@ int ar_repair_all(struct archive *ar, unsigned int *last)
 		close(cfd);
 	}
 	free(v);
+	return ret;
+}
+
+int archive_repair(const char *dir)
+{
+	unsigned int last;
+	int dirfd, ret;
+
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		pr_err("%s: cannot open the archive: %m", dir);
+		return -1;
+	}
+	ret = ar_repair_all(dirfd, &last);
+	close(dirfd);
 	return ret;
 }

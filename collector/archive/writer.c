@@ -787,7 +787,7 @@ struct archive *archive_open(const struct archive_options *o)
 		pr_err("%s: %m", o->dir);
 		goto fail;
 	}
-	if (ar_repair_all(ar, &last))
+	if (ar_repair_all(ar->dirfd, &last))
 		pr_warning("%s: some chunks could not be repaired; they are "
 			   "left as they are",
 			   o->dir);

@@ -98,7 +98,7 @@ struct archive {
 /* chunk.c */
 int ar_chunk_begin(struct archive *ar);
 int ar_chunk_end(struct archive *ar, bool sync);
-int ar_repair_all(struct archive *ar, unsigned int *last);
+int ar_repair_all(int dirfd, unsigned int *last);
 void ar_retention(struct archive *ar);
 int ar_write_all(int fd, const void *p, size_t len);
 int ar_meta_append(struct archive *ar);
