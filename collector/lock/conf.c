@@ -31,8 +31,8 @@ const struct config_option lock_config_options[] = {
 	  "adapters to run, comma separated: dlm, flock, user" },
 	{ "lock", "history", CONFIG_INT, "16", 0, 1024, NULL,
 	  "events kept per resource and shown in a verdict" },
-	{ "lock", "eps_floor", CONFIG_DURATION, "0", 0, 0, NULL,
-	  "assume every clock bound is at least this (memory bound: how long a released hold is kept)" },
+	{ "lock", "eps_floor", CONFIG_DURATION, "10ms", 0, 0, NULL,
+	  "an upper bound of every node's eps: a released hold is kept until the merge is this (twice) past it" },
 	{ "lock", "message_timeout", CONFIG_DURATION, "10s", 1, 0, NULL,
 	  "forget a send whose receive has not come after this" },
 	{ "lock", "max_pending_messages", CONFIG_INT, "1048576", 1, 1 << 30,
@@ -89,6 +89,7 @@ void lock_conf_defaults(struct lock_engine_conf *conf)
 	memset(conf, 0, sizeof(*conf));
 	conf->dlm = conf->flock = conf->user = true;
 	conf->history = 16;
+	conf->eps_floor_ns = 10000000;
 	conf->msg_timeout_ns = 10000000000ULL;
 	conf->max_pending = 1u << 20;
 }

@@ -289,8 +289,20 @@ static void op_event(struct consumer *cs, const struct cevent *ev)
 		pr_err("out of memory for node state: event dropped");
 		return;
 	}
-	if (ev->eps_ns > e->eps_max)
+	if (ev->eps_ns > e->eps_max) {
+		/*
+		 * Released holds were forgotten assuming no eps above
+		 * eps_max: a pair with this event may have been missed.
+		 */
+		if (e->watermark && !e->eps_warned) {
+			e->eps_warned = true;
+			pr_warning("node %s claims eps %llu ns, above the %llu ns assumed so far: conflicts with holds released before may be missed; raise lock.eps_floor",
+				   ev->node->name,
+				   (unsigned long long)ev->eps_ns,
+				   (unsigned long long)e->eps_max);
+		}
 		e->eps_max = ev->eps_ns;
+	}
 	lock_causal_event(e, n, ev, ti);
 }
 

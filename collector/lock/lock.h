@@ -178,7 +178,7 @@ struct lock_pair_rule {
 struct lock_engine_conf {
 	bool dlm, flock, user; /* adapters on */
 	unsigned int history; /* K: events kept per resource */
-	uint64_t eps_floor_ns; /* assume at least this eps for unseen events */
+	uint64_t eps_floor_ns; /* upper bound of every eps to come (memory) */
 	uint64_t msg_timeout_ns; /* forget an unmatched send after this */
 	unsigned int max_pending; /* unmatched sends kept at most */
 	/* user matrix: names and compat[i] bit j set if i, j compatible */

@@ -184,6 +184,7 @@ struct lock_engine {
 	struct lock_pair *open_pairs;
 	uint64_t eps_max; /* largest eps seen, at least conf.eps_floor_ns */
 	uint64_t watermark;
+	bool eps_warned;
 
 	/* messages */
 	struct lock_msg **mtab;
