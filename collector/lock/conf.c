@@ -33,7 +33,7 @@ const struct config_option lock_config_options[] = {
 	  "events kept per resource and shown in a verdict" },
 	{ "lock", "eps_floor", CONFIG_DURATION, "10ms", 0, 0, NULL,
 	  "an upper bound of every node's eps: a released hold is kept until the merge is this (twice) past it" },
-	{ "lock", "message_timeout", CONFIG_DURATION, "10s", 1, 0, NULL,
+	{ "lock", "message_timeout", CONFIG_DURATION, "10s", 0, 0, NULL,
 	  "forget a send whose receive has not come after this" },
 	{ "lock", "max_pending_messages", CONFIG_INT, "1048576", 1, 1 << 30,
 	  NULL, "unmatched sends kept at most (the oldest go first)" },
@@ -213,6 +213,8 @@ static int parse_lock(const struct config *cfg, struct lock_engine_conf *c,
 			b = mode_index(c, colon + 1);
 		}
 		if (a < 0 || b < 0) {
+			if (colon)
+				*colon = ':';
 			bad(err, len,
 			    "lock.user_compatible: \"%s\" is not MODE:MODE of lock.user_modes",
 			    items[i]);
