@@ -86,8 +86,8 @@ void lock_dlm_destroy(struct lock_engine *e)
 static size_t lkb_slot(const struct dlm_state *d, const struct lnode *n,
 		       uint32_t ls, uint32_t lkb)
 {
-	uint64_t h = ((uint64_t)n->cn->index << 40) ^ ((uint64_t)ls << 20) ^
-		     lkb;
+	uint64_t h =
+		((uint64_t)n->cn->index << 40) ^ ((uint64_t)ls << 20) ^ lkb;
 
 	return (size_t)((h * 0x9e3779b97f4a7c15ULL) >> 20) & (d->cap - 1);
 }
@@ -143,8 +143,9 @@ static struct dlm_lkb *lkb_new(struct lock_engine *e, struct lnode *n,
 		if (!l)
 			return NULL;
 	}
-	*l = (struct dlm_lkb){ .n = n, .ls = ls, .lkb = lkb, .res = r,
-			       .gr = -1, .rq = -1 };
+	*l = (struct dlm_lkb){
+		.n = n, .ls = ls, .lkb = lkb, .res = r, .gr = -1, .rq = -1
+	};
 	r->refs++;
 	s = lkb_slot(d, n, ls, lkb);
 	l->hnext = d->tab[s];
@@ -175,8 +176,7 @@ static uint64_t holder_of(const struct dlm_lkb *l)
 	return ((uint64_t)l->ls << 32) | l->lkb;
 }
 
-static void drop_hold(struct lock_engine *e, struct dlm_lkb *l,
-		      struct lctx *c)
+static void drop_hold(struct lock_engine *e, struct dlm_lkb *l, struct lctx *c)
 {
 	if (l->hold) {
 		lockt_release(e, l->hold, c);
@@ -251,8 +251,8 @@ static void fail(struct lock_engine *e, struct dlm_lkb *l, struct lctx *c)
 		lkb_free(e, l);
 }
 
-static void ast(struct lock_engine *e, struct lctx *c,
-		const struct cevent *ev, const int16_t *f)
+static void ast(struct lock_engine *e, struct lctx *c, const struct cevent *ev,
+		const int16_t *f)
 {
 	uint32_t ls = (uint32_t)ival(ev, f[FA_LS], 0);
 	uint32_t id = (uint32_t)ival(ev, f[FA_LKB], 0);

@@ -51,8 +51,7 @@ void lock_flock_event(struct lock_engine *e, struct lctx *c,
 	dev = ev->vals[f[F_DEV]].u;
 	/* as /proc/locks shows it: major:minor:inode */
 	len = snprintf(key, sizeof(key), "%02x:%02x:%llu",
-		       (unsigned int)(dev >> 20),
-		       (unsigned int)(dev & 0xfffff),
+		       (unsigned int)(dev >> 20), (unsigned int)(dev & 0xfffff),
 		       (unsigned long long)ev->vals[f[F_INO]].u);
 	holder = f[F_OWNER] >= 0 ? ev->vals[f[F_OWNER]].u :
 		 f[F_PID] >= 0	 ? ev->vals[f[F_PID]].u :

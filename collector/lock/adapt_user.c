@@ -18,8 +18,7 @@ enum { F_NAME, F_MODE, F_HOLDER, F_MATCH };
 
 static const char user_domain[] = "user";
 
-static int mode_of(const struct lock_matrix *m, const struct cevent *ev,
-		   int f)
+static int mode_of(const struct lock_matrix *m, const struct cevent *ev, int f)
 {
 	const struct evpack_value *v;
 

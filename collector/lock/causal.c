@@ -91,9 +91,8 @@ static uint64_t key_field(const struct cevent *ev, int f)
 	return v->u;
 }
 
-static void make_key(uint64_t key[LOCK_PAIR_KEYS + 1],
-		     const struct cevent *ev, const struct lock_tinfo *ti,
-		     unsigned int r)
+static void make_key(uint64_t key[LOCK_PAIR_KEYS + 1], const struct cevent *ev,
+		     const struct lock_tinfo *ti, unsigned int r)
 {
 	key[0] = ti->r[r].rule;
 	for (int i = 0; i < LOCK_PAIR_KEYS; i++)
@@ -203,7 +202,8 @@ static void clock_bound(struct lock_engine *e, const struct lock_msg *s,
 	struct verdict v = {
 		.cls = VERDICT_CLOCK_BOUND,
 		.tai_ns = rtai > s->tai ? rtai : s->tai,
-		.reason = "a message was received before it was sent, beyond both nodes' eps: their clock bounds are wrong",
+		.reason =
+			"a message was received before it was sent, beyond both nodes' eps: their clock bounds are wrong",
 		.has_msg = true,
 		.send = { s->node, s->tai, s->eps, s->lseq },
 		.recv = { rn, rtai, reps, rlseq },
@@ -334,11 +334,11 @@ static int pend_push(struct lock_engine *e, struct lnode *n,
 	for (size_t i = 0; i < nf; i++) {
 		if (!ev->vals[i].bytes)
 			continue;
-		memcpy(n->pend_data.data + n->pend_data.len,
-		       ev->vals[i].bytes, ev->vals[i].len);
+		memcpy(n->pend_data.data + n->pend_data.len, ev->vals[i].bytes,
+		       ev->vals[i].len);
 		/* an offset for now; made a pointer again on replay */
 		vals[i].bytes = (const uint8_t *)(uintptr_t)(n->pend_data.len -
-							      off + 1);
+							     off + 1);
 		n->pend_data.len += ev->vals[i].len;
 	}
 	n->pend[n->pend_head + n->pend_len] =
@@ -422,8 +422,7 @@ bool lock_causal_event(struct lock_engine *e, struct lnode *n,
 	}
 	if (ev->type->n_fields > e->scratch_cap) {
 		size_t cap = ev->type->n_fields * 2;
-		struct evpack_value *s =
-			realloc(e->scratch, cap * sizeof(*s));
+		struct evpack_value *s = realloc(e->scratch, cap * sizeof(*s));
 
 		if (!s)
 			goto oom;

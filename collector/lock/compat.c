@@ -55,9 +55,8 @@ const char *lock_mode_name(const struct lock_matrix *m, int mode)
 	return m->mode_names[mode];
 }
 
-int lock_matrix_build(struct lock_matrix *m, const char *name,
-		      unsigned int n, const char *const *names,
-		      const uint16_t *compat)
+int lock_matrix_build(struct lock_matrix *m, const char *name, unsigned int n,
+		      const char *const *names, const uint16_t *compat)
 {
 	unsigned int best = 0, best_bits = 17;
 
@@ -79,7 +78,8 @@ int lock_matrix_build(struct lock_matrix *m, const char *name,
 			}
 	}
 	for (unsigned int i = 0; i < n; i++) {
-		unsigned int bits = (unsigned int)__builtin_popcount(m->compat[i]);
+		unsigned int bits =
+			(unsigned int)__builtin_popcount(m->compat[i]);
 
 		if (m->compat[i] == (uint16_t)((1u << n) - 1))
 			m->universal |= (uint16_t)B(i);

@@ -39,14 +39,15 @@ const struct config_option lock_config_options[] = {
 	  NULL, "unmatched sends kept at most (the oldest go first)" },
 	{ "lock", "user_modes", CONFIG_STRING, "shared,exclusive", 0, 0, NULL,
 	  "mode names of the user adapter's matrix, weakest first" },
-	{ "lock", "user_compatible", CONFIG_STRING, "shared:shared", 0, 0,
-	  NULL, "compatible mode pairs of the user matrix, e.g. \"shared:shared\"" },
+	{ "lock", "user_compatible", CONFIG_STRING, "shared:shared", 0, 0, NULL,
+	  "compatible mode pairs of the user matrix, e.g. \"shared:shared\"" },
 	{ "lock", "verdict_log", CONFIG_STRING, NULL, 0, 0, NULL,
 	  "append every verdict as one JSON line to this file" },
 	{ "lock", "exec", CONFIG_STRING, NULL, 0, 0, NULL,
 	  "run this command (/bin/sh -c) for each verdict, the JSON on stdin" },
-	{ "lock", "exec_classes", CONFIG_STRING, "definite,possible,clock-bound,incomplete,protocol",
-	  0, 0, NULL, "verdict classes the exec hook runs for" },
+	{ "lock", "exec_classes", CONFIG_STRING,
+	  "definite,possible,clock-bound,incomplete,protocol", 0, 0, NULL,
+	  "verdict classes the exec hook runs for" },
 	{ "lock", "exec_rate", CONFIG_INT, "1", 1, 1000000, NULL,
 	  "exec hook: commands started per second at most (sustained)" },
 	{ "lock", "exec_burst", CONFIG_INT, "5", 1, 1000000, NULL,
@@ -95,7 +96,7 @@ void lock_conf_defaults(struct lock_engine_conf *conf)
 }
 
 __attribute__((format(printf, 3, 4))) static int bad(char *err, size_t len,
-						      const char *fmt, ...)
+						     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -191,12 +192,12 @@ static int parse_lock(const struct config *cfg, struct lock_engine_conf *c,
 	c->history = (unsigned int)config_get_int(s, "history");
 	c->eps_floor_ns = (uint64_t)config_get_int(s, "eps_floor");
 	c->msg_timeout_ns = (uint64_t)config_get_int(s, "message_timeout");
-	c->max_pending = (unsigned int)config_get_int(s, "max_pending_messages");
+	c->max_pending =
+		(unsigned int)config_get_int(s, "max_pending_messages");
 	n = split(config_get_string(s, "user_modes"), ',', c->user_modes,
 		  LOCK_MAX_MODES);
 	if (n <= 0)
-		return bad(err, len,
-			   "lock.user_modes: give 1 to %d mode names",
+		return bad(err, len, "lock.user_modes: give 1 to %d mode names",
 			   LOCK_MAX_MODES);
 	c->user_n_modes = (unsigned int)n;
 	n = split(config_get_string(s, "user_compatible"), ',', items,
@@ -295,17 +296,19 @@ static int parse_pair(const struct config *cfg, struct lock_engine_conf *c,
 			  &p->send_event) < 0 ||
 		    sysev(config_get_string(s, "recv"), &p->recv_system,
 			  &p->recv_event) < 0)
-			return bad(err, len,
-				   "[lock_pair %s] send and recv: give SYSTEM:EVENT",
-				   p->name);
+			return bad(
+				err, len,
+				"[lock_pair %s] send and recv: give SYSTEM:EVENT",
+				p->name);
 		ns = split(config_get_string(s, "send_key"), ',', p->send_key,
 			   LOCK_PAIR_KEYS);
 		nr = split(config_get_string(s, "recv_key"), ',', p->recv_key,
 			   LOCK_PAIR_KEYS);
 		if (ns <= 0 || ns != nr)
-			return bad(err, len,
-				   "[lock_pair %s] send_key and recv_key: 1 to %d fields each, as many on both sides",
-				   p->name, LOCK_PAIR_KEYS);
+			return bad(
+				err, len,
+				"[lock_pair %s] send_key and recv_key: 1 to %d fields each, as many on both sides",
+				p->name, LOCK_PAIR_KEYS);
 		p->n_keys = (unsigned int)ns;
 	}
 	return 0;

@@ -84,9 +84,10 @@ static void add_role(struct lock_tinfo *ti, enum lock_role role,
 	ti->r[k].role = (uint8_t)role;
 	ti->r[k].rule = (uint16_t)rule;
 	for (unsigned int i = 0; i < LOCK_MAX_FIELDS; i++)
-		ti->r[k].f[i] = (int16_t)(i < n && fields[i] ?
-						  evpack_field_index(t, fields[i]) :
-						  -1);
+		ti->r[k].f[i] =
+			(int16_t)(i < n && fields[i] ?
+					  evpack_field_index(t, fields[i]) :
+					  -1);
 	ti->n_roles++;
 }
 
@@ -100,8 +101,8 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 {
 	static const char *const f_start[] = { "ls_id", "lkb_id", "mode",
 					       "flags", "res_name" };
-	static const char *const f_end[] = { "ls_id",	 "lkb_id", "mode",
-					     "flags",	 "res_name", "error" };
+	static const char *const f_end[] = { "ls_id", "lkb_id",	  "mode",
+					     "flags", "res_name", "error" };
 	static const char *const f_ast[] = { "ls_id", "lkb_id", "sb_status",
 					     "res_name", "mode" };
 	static const char *const f_flock[] = { "type",	"ret",	 "s_dev",
@@ -123,14 +124,18 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 			add_role(ti, ROLE_DLM_UNLOCK_END, 0, t, f_end, 6);
 		else if (is(t, "dlm", "dlm_send_message") ||
 			 is(t, "dlm", "dlm_recv_message")) {
-			enum lock_role role = !strcmp(t->name, "dlm_send_message") ?
-						      ROLE_SEND :
-						      ROLE_RECV;
+			enum lock_role role =
+				!strcmp(t->name, "dlm_send_message") ?
+					ROLE_SEND :
+					ROLE_RECV;
 
-			if (has(t, "dst") && has(t, "h_seq") && has(t, "h_nodeid"))
-				add_role(ti, role, LOCK_RULE_DLM612(e), t, k612, 3);
+			if (has(t, "dst") && has(t, "h_seq") &&
+			    has(t, "h_nodeid"))
+				add_role(ti, role, LOCK_RULE_DLM612(e), t, k612,
+					 3);
 			else if (has(t, "seq") && has(t, "h_nodeid"))
-				add_role(ti, role, LOCK_RULE_DLM61(e), t, k61, 3);
+				add_role(ti, role, LOCK_RULE_DLM61(e), t, k61,
+					 3);
 		}
 	}
 	if (e->conf.flock && is(t, "filelock", "flock_lock_inode"))
@@ -178,7 +183,8 @@ static int tcache_grow(struct lock_engine *e)
 
 		if (!o->type)
 			continue;
-		for (s = tslot(o->type, cap); t[s].type; s = (s + 1) & (cap - 1))
+		for (s = tslot(o->type, cap); t[s].type;
+		     s = (s + 1) & (cap - 1))
 			;
 		t[s] = *o;
 	}
@@ -296,10 +302,10 @@ static void op_event(struct consumer *cs, const struct cevent *ev)
 		 */
 		if (e->watermark && !e->eps_warned) {
 			e->eps_warned = true;
-			pr_warning("node %s claims eps %llu ns, above the %llu ns assumed so far: conflicts with holds released before may be missed; raise lock.eps_floor",
-				   ev->node->name,
-				   (unsigned long long)ev->eps_ns,
-				   (unsigned long long)e->eps_max);
+			pr_warning(
+				"node %s claims eps %llu ns, above the %llu ns assumed so far: conflicts with holds released before may be missed; raise lock.eps_floor",
+				ev->node->name, (unsigned long long)ev->eps_ns,
+				(unsigned long long)e->eps_max);
 		}
 		e->eps_max = ev->eps_ns;
 	}

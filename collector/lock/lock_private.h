@@ -17,7 +17,7 @@
 #include "lock.h"
 
 #define container_of(ptr, type, member) \
-	((type *)((char *)(ptr) - offsetof(type, member)))
+	((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define LOCK_KEY_MAX 256 /* resource key bytes: domain data + name */
 
@@ -42,9 +42,8 @@ static inline bool lock_compatible(const struct lock_matrix *m, int a, int b)
 /** lock_weaker_or_equal - every mode compatible with @hi is with @lo */
 bool lock_weaker_or_equal(const struct lock_matrix *m, int lo, int hi);
 const char *lock_mode_name(const struct lock_matrix *m, int mode);
-int lock_matrix_build(struct lock_matrix *m, const char *name,
-		      unsigned int n, const char *const *names,
-		      const uint16_t *compat);
+int lock_matrix_build(struct lock_matrix *m, const char *name, unsigned int n,
+		      const char *const *names, const uint16_t *compat);
 
 /* --- per-node state --- */
 struct lock_pend; /* an event held back until its causes are delivered */
@@ -249,8 +248,7 @@ struct lock_hold *lockt_find(struct lock_res *r, struct lnode *n,
 struct lock_hold *lockt_grant(struct lock_engine *e, struct lock_res *r,
 			      struct lctx *c, uint64_t holder, int mode,
 			      enum lock_ev_kind kind);
-void lockt_release(struct lock_engine *e, struct lock_hold *h,
-		   struct lctx *c);
+void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c);
 void lockt_note(struct lock_engine *e, struct lock_res *r, struct lctx *c,
 		uint64_t holder, int mode, enum lock_ev_kind kind);
 void lockt_watermark(struct lock_engine *e, uint64_t horizon);

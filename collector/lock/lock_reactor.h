@@ -82,8 +82,7 @@ struct lock_view;
  * Return: the view, or NULL with errno.  Its sink (lock_view_sink()) belongs
  * to the engine once added, and the view dies with the engine.
  */
-struct lock_view *lock_view_create(struct lock_engine *e,
-				   unsigned int recent);
+struct lock_view *lock_view_create(struct lock_engine *e, unsigned int recent);
 struct verdict_sink *lock_view_sink(struct lock_view *v);
 
 /*

@@ -177,9 +177,10 @@ static void exec_emit(struct verdict_sink *s, const struct verdict *v,
 		x->st.dropped++;
 		if (t != x->last_drop_log) {
 			x->last_drop_log = t;
-			pr_warning("exec hook: queue full (%u), verdict %llu not run; %llu dropped so far: raise lock.exec_rate or lock.exec_queue",
-				   x->conf.queue, (unsigned long long)v->id,
-				   (unsigned long long)x->st.dropped);
+			pr_warning(
+				"exec hook: queue full (%u), verdict %llu not run; %llu dropped so far: raise lock.exec_rate or lock.exec_queue",
+				x->conf.queue, (unsigned long long)v->id,
+				(unsigned long long)x->st.dropped);
 		}
 		return;
 	}
@@ -221,8 +222,9 @@ static void exec_destroy(struct verdict_sink *s)
 		reap(x);
 	}
 	for (unsigned int i = 0; i < x->n_running; i++) {
-		pr_warning("exec hook: command %d still running at exit: killed",
-			   (int)x->running[i]);
+		pr_warning(
+			"exec hook: command %d still running at exit: killed",
+			(int)x->running[i]);
 		kill(x->running[i], SIGKILL);
 		waitpid(x->running[i], NULL, 0);
 	}

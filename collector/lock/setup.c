@@ -9,8 +9,7 @@
 #include "lock_private.h"
 #include "lock_reactor.h"
 
-static int classes(const char *list, unsigned int *mask, char *err,
-		   size_t len)
+static int classes(const char *list, unsigned int *mask, char *err, size_t len)
 {
 	char buf[256], *save = NULL, *tok;
 
@@ -24,9 +23,10 @@ static int classes(const char *list, unsigned int *mask, char *err,
 			if (!strcmp(tok, verdict_class_name(c)))
 				break;
 		if (c == VERDICT_MAX) {
-			snprintf(err, len,
-				 "lock.exec_classes: unknown class \"%s\" (definite, possible, clock-bound, incomplete, protocol)",
-				 tok);
+			snprintf(
+				err, len,
+				"lock.exec_classes: unknown class \"%s\" (definite, possible, clock-bound, incomplete, protocol)",
+				tok);
 			errno = EINVAL;
 			return -1;
 		}
@@ -50,9 +50,9 @@ int lock_setup_create(struct lock_setup *s, const struct config *cfg,
 		snprintf(err, len, "lock engine: %s", strerror(errno));
 		return -1;
 	}
-	s->view = lock_view_create(s->engine,
-				   (unsigned int)config_int(cfg, "lock",
-							    "recent_verdicts"));
+	s->view = lock_view_create(
+		s->engine,
+		(unsigned int)config_int(cfg, "lock", "recent_verdicts"));
 	if (!s->view) {
 		snprintf(err, len, "lock view: %s", strerror(errno));
 		return -1;

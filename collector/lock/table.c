@@ -182,9 +182,8 @@ struct lock_hold *lockt_find(struct lock_res *r, struct lnode *n,
 	return NULL;
 }
 
-static void hist_add(struct lock_engine *e, struct lock_res *r,
-		     struct lctx *c, uint64_t holder, int mode,
-		     enum lock_ev_kind kind)
+static void hist_add(struct lock_engine *e, struct lock_res *r, struct lctx *c,
+		     uint64_t holder, int mode, enum lock_ev_kind kind)
 {
 	unsigned int k = e->conf.history, i;
 
@@ -372,8 +371,7 @@ static enum verdict_class pair_decide(struct lock_engine *e,
 	return cls;
 }
 
-static void pair_final(struct lock_engine *e, struct lock_pair *p,
-		       uint64_t tai)
+static void pair_final(struct lock_engine *e, struct lock_pair *p, uint64_t tai)
 {
 	const char *why;
 	enum verdict_class cls = pair_decide(e, p, true, 0, &why);
@@ -435,12 +433,13 @@ static void check_grant(struct lock_engine *e, struct lock_hold *h,
 		if (o->n == h->n) {
 			/* one node: local order is exact */
 			if (o->open)
-				emit_conflict(e,
-					      o->uncertain ? VERDICT_INCOMPLETE :
-							     VERDICT_DEFINITE,
-					      o, h, 0,
-					      "two holders on one node overlap in local order",
-					      c->tai);
+				emit_conflict(
+					e,
+					o->uncertain ? VERDICT_INCOMPLETE :
+						       VERDICT_DEFINITE,
+					o, h, 0,
+					"two holders on one node overlap in local order",
+					c->tai);
 			continue;
 		}
 		v = vc_of(e, c->n, o->n);
@@ -502,8 +501,7 @@ struct lock_hold *lockt_grant(struct lock_engine *e, struct lock_res *r,
 	return h;
 }
 
-void lockt_release(struct lock_engine *e, struct lock_hold *h,
-		   struct lctx *c)
+void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c)
 {
 	struct lock_pair *p, *pn;
 
@@ -574,9 +572,10 @@ void lockt_watermark(struct lock_engine *e, uint64_t horizon)
 		    VERDICT_DEFINITE)
 			continue;
 		e->st.pairs_checked++;
-		emit_conflict(e, VERDICT_DEFINITE, p->h[0], p->h[1], p->hb,
-			      "the holds overlap under every admissible clock reading (still held)",
-			      horizon);
+		emit_conflict(
+			e, VERDICT_DEFINITE, p->h[0], p->h[1], p->hb,
+			"the holds overlap under every admissible clock reading (still held)",
+			horizon);
 		pair_unlink(e, p);
 	}
 }
@@ -591,8 +590,10 @@ void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 			     .gap_to = to,
 			     .gap_count = count };
 
-	v.reason = held_now ? "node unreachable: what it holds or does is unknown" :
-			      "node lost events: what it did then is unknown";
+	v.reason =
+		held_now ?
+			"node unreachable: what it holds or does is unknown" :
+			"node lost events: what it did then is unknown";
 	lock_verdict_clocks(&v, n->cn, NULL);
 	lock_emit(e, &v);
 	for (size_t i = 0; i < e->rtab_cap; i++) {
@@ -602,9 +603,8 @@ void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 			for (struct lock_hold *h = r->holds; h; h = h->next) {
 				if (h->n != n)
 					continue;
-				if (!h->open &&
-				    (h->r_tai + h->r_eps < from ||
-				     h->g_tai > to + h->g_eps))
+				if (!h->open && (h->r_tai + h->r_eps < from ||
+						 h->g_tai > to + h->g_eps))
 					continue;
 				h->uncertain = true;
 				hit = true;
@@ -615,7 +615,8 @@ void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 			v = (struct verdict){
 				.cls = VERDICT_INCOMPLETE,
 				.tai_ns = to,
-				.reason = "a holder's node lost events: this resource's state is unknown",
+				.reason =
+					"a holder's node lost events: this resource's state is unknown",
 				.gap_node = n->cn,
 				.gap_from = from,
 				.gap_to = to,

@@ -44,8 +44,8 @@ __attribute__((format(printf, 2, 3))) static void pf(struct jb *j,
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		put(j, tmp, (size_t)n < sizeof(tmp) ? (size_t)n :
-						       sizeof(tmp) - 1);
+		put(j, tmp,
+		    (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 static void str(struct jb *j, const void *p, size_t len)
@@ -105,7 +105,7 @@ static const char *mode_name(const struct verdict *v, int mode)
 }
 
 static const char *const kind_names[LOCK_EV_MAX] = {
-	[LOCK_EV_REQUEST] = "request", [LOCK_EV_GRANT] = "grant",
+	[LOCK_EV_REQUEST] = "request",	   [LOCK_EV_GRANT] = "grant",
 	[LOCK_EV_DOWNGRADE] = "downgrade", [LOCK_EV_RELEASE] = "release",
 	[LOCK_EV_FAIL] = "fail",
 };
@@ -139,10 +139,10 @@ static void holds(struct jb *j, const struct verdict *v)
 static void hb(struct jb *j, const struct verdict *v)
 {
 	static const char *const facts[] = {
-		"grant A -> grant B",	  "grant A -> release B",
-		"release A -> grant B",	  "release A -> release B",
-		"grant B -> grant A",	  "grant B -> release A",
-		"release B -> grant A",	  "release B -> release A",
+		"grant A -> grant B",	"grant A -> release B",
+		"release A -> grant B", "release A -> release B",
+		"grant B -> grant A",	"grant B -> release A",
+		"release B -> grant A", "release B -> release A",
 	};
 	bool first = true;
 
@@ -172,8 +172,9 @@ static void history(struct jb *j, const struct verdict *v)
 		cstr(j, h->kind < LOCK_EV_MAX ? kind_names[h->kind] : "?");
 		puts_(j, ",\"mode\":");
 		cstr(j, mode_name(v, h->mode));
-		pf(j, ",\"holder\":\"0x%" PRIx64 "\",\"tai_ns\":%" PRIu64
-		      ",\"eps_ns\":%" PRIu64 "}",
+		pf(j,
+		   ",\"holder\":\"0x%" PRIx64 "\",\"tai_ns\":%" PRIu64
+		   ",\"eps_ns\":%" PRIu64 "}",
 		   h->holder, h->tai, h->eps);
 	}
 	put(j, "]", 1);
@@ -192,8 +193,9 @@ static void clocks(struct jb *j, const struct verdict *v)
 		pf(j, ",\"source\":\"%s\",\"synced\":%s,\"eps_ns\":%" PRIu64,
 		   (unsigned int)c->source < 3 ? source_names[c->source] : "?",
 		   c->synced ? "true" : "false", c->eps_ns);
-		pf(j, ",\"master_offset_ns\":%" PRId64
-		      ",\"path_delay_ns\":%" PRId64 ",\"port_state\":%u}",
+		pf(j,
+		   ",\"master_offset_ns\":%" PRId64
+		   ",\"path_delay_ns\":%" PRId64 ",\"port_state\":%u}",
 		   c->master_offset_ns, c->path_delay_ns, c->port_state);
 	}
 	put(j, "]", 1);
@@ -246,8 +248,9 @@ size_t verdict_to_json(const struct verdict *v, char *buf, size_t len)
 	if (v->gap_node) {
 		puts_(&j, ",\"gap\":{\"node\":");
 		node(&j, v->gap_node);
-		pf(&j, ",\"from_tai_ns\":%" PRIu64 ",\"to_tai_ns\":%" PRIu64
-		       ",\"lost\":%" PRIu64 "}",
+		pf(&j,
+		   ",\"from_tai_ns\":%" PRIu64 ",\"to_tai_ns\":%" PRIu64
+		   ",\"lost\":%" PRIu64 "}",
 		   v->gap_from, v->gap_to, v->gap_count);
 	}
 	put(&j, "}", 1);

@@ -54,8 +54,8 @@ __attribute__((format(printf, 2, 3))) static void pf(struct out *o,
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n > 0)
-		put(o, tmp, (size_t)n < sizeof(tmp) ? (size_t)n :
-						       sizeof(tmp) - 1);
+		put(o, tmp,
+		    (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
 static void str(struct out *o, const void *p, size_t len)
@@ -177,10 +177,11 @@ static void resource(struct out *o, const struct lock_res *r, bool *first)
 		fh = false;
 		put(o, "{\"node\":", 8);
 		str(o, h->n->cn->name, strlen(h->n->cn->name));
-		pf(o, ",\"holder\":\"0x%" PRIx64 "\",\"mode\":\"%s\"", h->holder,
-		   mode);
-		pf(o, ",\"since_tai_ns\":%" PRIu64 ",\"eps_ns\":%" PRIu64
-		      ",\"uncertain\":%s}",
+		pf(o, ",\"holder\":\"0x%" PRIx64 "\",\"mode\":\"%s\"",
+		   h->holder, mode);
+		pf(o,
+		   ",\"since_tai_ns\":%" PRIu64 ",\"eps_ns\":%" PRIu64
+		   ",\"uncertain\":%s}",
 		   h->g_tai, h->g_eps, h->uncertain ? "true" : "false");
 	}
 	put(o, "]}", 2);
@@ -209,17 +210,21 @@ static void counters(struct out *o, const struct lock_engine *e)
 	for (int c = VERDICT_POSSIBLE; c < VERDICT_MAX; c++)
 		pf(o, "\"%s\":%" PRIu64 ",", verdict_class_name(c),
 		   st->verdicts[c]);
-	pf(o, "\"safe\":%" PRIu64 ",\"safe_causal\":%" PRIu64
-	      ",\"safe_clock\":%" PRIu64 ",",
+	pf(o,
+	   "\"safe\":%" PRIu64 ",\"safe_causal\":%" PRIu64
+	   ",\"safe_clock\":%" PRIu64 ",",
 	   st->safe_causal + st->safe_clock, st->safe_causal, st->safe_clock);
-	pf(o, "\"events\":%" PRIu64 ",\"lock_events\":%" PRIu64
-	      ",\"pairs_checked\":%" PRIu64 ",",
+	pf(o,
+	   "\"events\":%" PRIu64 ",\"lock_events\":%" PRIu64
+	   ",\"pairs_checked\":%" PRIu64 ",",
 	   st->events, st->lock_events, st->pairs_checked);
-	pf(o, "\"messages_matched\":%" PRIu64 ",\"messages_late\":%" PRIu64
-	      ",\"recv_orphans\":%" PRIu64 ",",
+	pf(o,
+	   "\"messages_matched\":%" PRIu64 ",\"messages_late\":%" PRIu64
+	   ",\"recv_orphans\":%" PRIu64 ",",
 	   st->messages_matched, st->messages_late, st->recv_orphans);
-	pf(o, "\"resources\":%" PRIu64 ",\"holds\":%" PRIu64
-	      ",\"unknown_lkb\":%" PRIu64 "}",
+	pf(o,
+	   "\"resources\":%" PRIu64 ",\"holds\":%" PRIu64
+	   ",\"unknown_lkb\":%" PRIu64 "}",
 	   st->resources, st->holds, st->unknown_lkb);
 }
 

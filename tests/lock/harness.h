@@ -34,9 +34,10 @@ static inline void th_type_init(struct th_type *tt, const char *sys,
 	for (size_t i = 0; i < n; i++) {
 		netrv__field__init(&tt->f[i]);
 		tt->f[i].name = (char *)fields[i];
-		tt->f[i].kind = kinds[i] == 'i' ? NETRV__FIELD_KIND__FIELD_INT :
-			       kinds[i] == 's' ? NETRV__FIELD_KIND__FIELD_STRING :
-						 NETRV__FIELD_KIND__FIELD_BYTES;
+		tt->f[i].kind =
+			kinds[i] == 'i' ? NETRV__FIELD_KIND__FIELD_INT :
+			kinds[i] == 's' ? NETRV__FIELD_KIND__FIELD_STRING :
+					  NETRV__FIELD_KIND__FIELD_BYTES;
 		tt->f[i].size = 8;
 		tt->f[i].is_signed = true;
 		tt->fp[i] = &tt->f[i];
@@ -80,8 +81,8 @@ static inline struct evpack_value th_bytes(const void *p, size_t len)
 }
 
 static inline void th_send(struct consumer *c, const struct cnode *n,
-			   const struct th_type *tt, uint64_t tai,
-			   uint64_t eps, const struct evpack_value *vals)
+			   const struct th_type *tt, uint64_t tai, uint64_t eps,
+			   const struct evpack_value *vals)
 {
 	static uint64_t seq;
 	struct cevent ev = {

@@ -21,24 +21,25 @@
 #define ECANCEL (-0x10001)
 enum { NL, CR, CW, PR, PW, EX };
 
-static struct th_type t_start, t_end, t_ast, t_ustart, t_uend, t_send,
-	t_recv, t_send61, t_recv61;
+static struct th_type t_start, t_end, t_ast, t_ustart, t_uend, t_send, t_recv,
+	t_send61, t_recv61;
 static struct cnode nodes[3];
 
 static void types(void)
 {
 	static const char *const f_start[] = { "ls_id", "lkb_id", "mode",
 					       "flags", "res_name" };
-	static const char *const f_end[] = { "ls_id",	"lkb_id", "mode",
-					     "flags",	"error",  "res_name" };
+	static const char *const f_end[] = { "ls_id", "lkb_id", "mode",
+					     "flags", "error",	"res_name" };
 	static const char *const f_ast[] = { "ls_id", "lkb_id", "sb_flags",
 					     "sb_status", "res_name" };
 	static const char *const f_ustart[] = { "ls_id", "lkb_id", "flags",
 						"res_name" };
 	static const char *const f_uend[] = { "ls_id", "lkb_id", "flags",
 					      "error", "res_name" };
-	static const char *const f_msg[] = { "dst",	 "h_seq",  "h_version",
-					     "h_lockspace", "h_nodeid", "m_type",
+	static const char *const f_msg[] = { "dst",	  "h_seq",
+					     "h_version", "h_lockspace",
+					     "h_nodeid",  "m_type",
 					     "res_name" };
 	static const char *const f_msg61[] = { "seq", "h_version",
 					       "h_lockspace", "h_nodeid",
@@ -85,8 +86,8 @@ static void open_ctx(struct ctx *x)
 /* TAI in microseconds, eps 1 us on every node */
 #define US 1000ULL
 
-static void start(struct ctx *x, int n, uint64_t us, int ls, int lkb,
-		  int mode, int flags)
+static void start(struct ctx *x, int n, uint64_t us, int ls, int lkb, int mode,
+		  int flags)
 {
 	struct evpack_value v[] = { th_int(ls), th_int(lkb), th_int(mode),
 				    th_int(flags),
@@ -97,15 +98,15 @@ static void start(struct ctx *x, int n, uint64_t us, int ls, int lkb,
 
 static void end(struct ctx *x, int n, uint64_t us, int ls, int lkb, int err)
 {
-	struct evpack_value v[] = { th_int(ls), th_int(lkb), th_int(0),
-				    th_int(0), th_int(err),
-				    th_bytes(x->name, x->name_len) };
+	struct evpack_value v[] = {
+		th_int(ls), th_int(lkb), th_int(0),
+		th_int(0),  th_int(err), th_bytes(x->name, x->name_len)
+	};
 
 	th_send(x->c, &nodes[n], &t_end, us * US, US, v);
 }
 
-static void ast(struct ctx *x, int n, uint64_t us, int ls, int lkb,
-		int status)
+static void ast(struct ctx *x, int n, uint64_t us, int ls, int lkb, int status)
 {
 	struct evpack_value v[] = { th_int(ls), th_int(lkb), th_int(0),
 				    th_int(status),
@@ -124,12 +125,15 @@ static void unlock(struct ctx *x, int n, uint64_t us, int ls, int lkb,
 }
 
 /* nodeids are the DLM's: node-a 1, node-b 2, node-c 3 */
-static void msg(struct ctx *x, bool recv, int n, uint64_t us, int from,
-		int to, int seq)
+static void msg(struct ctx *x, bool recv, int n, uint64_t us, int from, int to,
+		int seq)
 {
-	struct evpack_value v[] = { th_int(to + 1),   th_int(seq),
-				    th_int(0x30002), th_int(7),
-				    th_int(from + 1), th_int(1),
+	struct evpack_value v[] = { th_int(to + 1),
+				    th_int(seq),
+				    th_int(0x30002),
+				    th_int(7),
+				    th_int(from + 1),
+				    th_int(1),
 				    th_bytes(x->name, x->name_len) };
 
 	th_send(x->c, &nodes[n], recv ? &t_recv : &t_send, us * US, US, v);
@@ -385,8 +389,7 @@ static void test_lockspaces(void)
 	ast(&x, 1, 151, 1, 0x20, 0);
 	flush(&x);
 	REQUIRE(x.sink->n == 1);
-	CHECK(strstr(x.sink->v[0].json,
-		     "\"name\":\"res\\u0000\\u00ff\\\"x\""));
+	CHECK(strstr(x.sink->v[0].json, "\"name\":\"res\\u0000\\u00ff\\\"x\""));
 	CHECK(strstr(x.sink->v[0].json, "\"name_hex\":\"72657300ff2278\""));
 	CHECK(strstr(x.sink->v[0].json, "\"lockspace\":1"));
 out:

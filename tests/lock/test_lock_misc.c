@@ -37,10 +37,18 @@ static void flock_ev(struct consumer *c, int n, uint64_t us, uint64_t owner,
 		     int type, int ret, int flags)
 {
 	struct evpack_value v[] = {
-		th_int(0xffff0001), th_int(1234), th_int((8 << 20) | 2),
-		th_int(0),	    th_int((int64_t)owner), th_int(77),
-		th_int(flags),	    th_int(type), th_int(0),
-		th_int(-1),	    th_int(ret), th_int(77),
+		th_int(0xffff0001),
+		th_int(1234),
+		th_int((8 << 20) | 2),
+		th_int(0),
+		th_int((int64_t)owner),
+		th_int(77),
+		th_int(flags),
+		th_int(type),
+		th_int(0),
+		th_int(-1),
+		th_int(ret),
+		th_int(77),
 	};
 
 	th_send(c, &nodes[n], &t_flock, us * US, US, v);
@@ -48,10 +56,10 @@ static void flock_ev(struct consumer *c, int n, uint64_t us, uint64_t owner,
 
 static void test_flock(void)
 {
-	static const char *const f[] = { "fl",	  "i_ino", "s_dev",
+	static const char *const f[] = { "fl",	    "i_ino", "s_dev",
 					 "blocker", "owner", "pid",
-					 "flags", "type", "fl_start",
-					 "fl_end", "ret", "common_pid" };
+					 "flags",   "type",  "fl_start",
+					 "fl_end",  "ret",   "common_pid" };
 	struct lock_engine_conf conf;
 	struct lock_engine *e;
 	struct th_sink *s;
@@ -119,8 +127,8 @@ static const char user_conf[] =
 
 static struct config *read_conf(const char *text, char *path, size_t len)
 {
-	struct config *cfg = config_create(lock_config_sections,
-					   lock_config_options);
+	struct config *cfg =
+		config_create(lock_config_sections, lock_config_options);
 	FILE *f;
 
 	snprintf(path, len, "/tmp/netrv-lock-test-%d.conf", (int)getpid());
@@ -227,8 +235,8 @@ static void test_conf_errors(void)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct lock_engine_conf conf;
-		struct config *cfg = read_conf(cases[i].text, path,
-					       sizeof(path));
+		struct config *cfg =
+			read_conf(cases[i].text, path, sizeof(path));
 
 		if (!CHECK(cfg))
 			continue;
@@ -256,7 +264,8 @@ static struct lock_engine *plain(struct th_sink **s)
 	th_type_init(&t_r, "t", "rel", "si", f_lock);
 	th_type_init(&t_s, "t", "send", "i", f_msg);
 	th_type_init(&t_v, "t", "recv", "i", f_msg);
-	urules[0] = (struct lock_user_rule){ .system = "t", .event = "acq",
+	urules[0] = (struct lock_user_rule){ .system = "t",
+					     .event = "acq",
 					     .name_field = "res",
 					     .holder_field = "holder" };
 	urules[1] = urules[0];
@@ -277,14 +286,13 @@ static struct lock_engine *plain(struct th_sink **s)
 	return engine(&conf, s);
 }
 
-static void ev(struct consumer *c, int n, const struct th_type *t,
-	       uint64_t us, int64_t a)
+static void ev(struct consumer *c, int n, const struct th_type *t, uint64_t us,
+	       int64_t a)
 {
 	struct evpack_value v[] = { th_str("r"), th_int(a) };
 	struct evpack_value m[] = { th_int(a) };
 
-	th_send(c, &nodes[n], t, us * US, US,
-		t == &t_s || t == &t_v ? m : v);
+	th_send(c, &nodes[n], t, us * US, US, t == &t_s || t == &t_v ? m : v);
 }
 
 static void test_clock_bound(void)
@@ -320,7 +328,8 @@ static void test_clock_bound(void)
 
 		lock_engine_stats(e, &st);
 		CHECK_INT(st.recv_orphans, 1);
-		CHECK_INT(st.holds, 1); /* the held-back acquire was delivered */
+		CHECK_INT(st.holds,
+			  1); /* the held-back acquire was delivered */
 	}
 	/* within eps: no verdict */
 	th_sink_clear(s);
@@ -366,7 +375,8 @@ static void test_incomplete(void)
 	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 2);
 	c->ops->node_state(c, &nodes[0], CNODE_UP, 250 * US);
 	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 3);
-	CHECK(strstr(s->v[2].json, "\"from_tai_ns\":150000,\"to_tai_ns\":250000"));
+	CHECK(strstr(s->v[2].json,
+		     "\"from_tai_ns\":150000,\"to_tai_ns\":250000"));
 	lock_engine_destroy(e);
 }
 

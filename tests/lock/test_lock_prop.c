@@ -344,7 +344,9 @@ static void dump(const struct hist *h)
 		const struct gev *e = &h->ev[i];
 
 		fprintf(stderr,
-			"  t=%" PRId64 " n%d %-4s res=%d mode=%d holder=%d msg=%d tai=%" PRIu64 "\n",
+			"  t=%" PRId64
+			" n%d %-4s res=%d mode=%d holder=%d msg=%d tai=%" PRIu64
+			"\n",
 			e->t, e->node, k[e->kind], e->res, e->mode, e->holder,
 			e->msg, e->tai);
 	}
@@ -399,8 +401,7 @@ static bool run_one(uint64_t seed)
 				continue;
 			uint64_t key = h.ev[i].tai + (uint64_t)h.ev[i].jitter;
 
-			if (best < 0 || key < bk ||
-			    (key == bk && rnd(2))) {
+			if (best < 0 || key < bk || (key == bk && rnd(2))) {
 				best = i;
 				bk = key;
 			}
@@ -467,7 +468,8 @@ static bool run_one(uint64_t seed)
 			bool tov;
 			int found = -1;
 
-			if (a->res != b->res || (a->mode == 0 && b->mode == 0) ||
+			if (a->res != b->res ||
+			    (a->mode == 0 && b->mode == 0) ||
 			    (a->node == b->node && a->holder == b->holder))
 				continue;
 			want = oracle(&h, a, b);
@@ -507,9 +509,10 @@ static bool run_one(uint64_t seed)
 				fprintf(stderr,
 					"holds %d,%d: oracle %s, engine %s\n",
 					i, j, verdict_class_name(want),
-					found < 0 ? "safe (nothing)" :
-						    verdict_class_name(
-							    sink->v[found].cls));
+					found < 0 ?
+						"safe (nothing)" :
+						verdict_class_name(
+							sink->v[found].cls));
 				ok = false;
 			}
 		}
@@ -534,12 +537,14 @@ static bool run_one(uint64_t seed)
 		}
 	}
 	if (!ok) {
-		fprintf(stderr, "FAILED: NETRV_LOCK_SEED=%" PRIu64
-				" NETRV_LOCK_HISTORIES=1\n",
+		fprintf(stderr,
+			"FAILED: NETRV_LOCK_SEED=%" PRIu64
+			" NETRV_LOCK_HISTORIES=1\n",
 			seed);
 		dump(&h);
 		for (int i = 0; i < h.n_hold; i++)
-			fprintf(stderr, "  hold %d: n%d holder %d res %d mode %d [%d,%d]\n",
+			fprintf(stderr,
+				"  hold %d: n%d holder %d res %d mode %d [%d,%d]\n",
 				i, h.h[i].node, h.h[i].holder, h.h[i].res,
 				h.h[i].mode, h.h[i].g, h.h[i].r);
 		for (size_t k = 0; k < sink->n; k++)

@@ -45,12 +45,13 @@ static int sh(const char *fmt, ...)
 /* python3 must parse @path as JSON (lines: one object per line) */
 static int json_ok(const char *path, bool lines, int want_count)
 {
-	return sh("python3 -c 'import json,sys\n"
-		  "p,lines,n=sys.argv[1],sys.argv[2]==\"1\",int(sys.argv[3])\n"
-		  "objs=[json.loads(l) for l in open(p)] if lines else [json.load(open(p))]\n"
-		  "assert n < 0 or len(objs)==n, (len(objs), n)\n"
-		  "' %s %d %d",
-		  path, lines ? 1 : 0, want_count);
+	return sh(
+		"python3 -c 'import json,sys\n"
+		"p,lines,n=sys.argv[1],sys.argv[2]==\"1\",int(sys.argv[3])\n"
+		"objs=[json.loads(l) for l in open(p)] if lines else [json.load(open(p))]\n"
+		"assert n < 0 or len(objs)==n, (len(objs), n)\n"
+		"' %s %d %d",
+		path, lines ? 1 : 0, want_count);
 }
 
 static int write_file(const char *path, const char *s)
@@ -78,7 +79,8 @@ static void test_reactors(void)
 
 	th_type_init(&t_a, "t", "acq", "si", f_lock);
 	th_type_init(&t_r, "t", "rel", "si", f_lock);
-	urules[0] = (struct lock_user_rule){ .system = "t", .event = "acq",
+	urules[0] = (struct lock_user_rule){ .system = "t",
+					     .event = "acq",
 					     .name_field = "res",
 					     .holder_field = "holder" };
 	urules[1] = urules[0];
@@ -98,16 +100,17 @@ static void test_reactors(void)
 	view = lock_view_create(e, 4);
 	REQUIRE(view);
 	lock_engine_add_sink(e, lock_view_sink(view));
-	snprintf(cmd, sizeof(cmd),
-		 "cat > %s/out.$NETRV_VERDICT_ID.json && echo $NETRV_VERDICT_CLASS > %s/cls.$NETRV_VERDICT_ID",
-		 dir, dir);
-	x = lock_exec_create(&(struct lock_exec_conf){
-		.command = cmd,
-		.rate = 1,
-		.burst = 2,
-		.queue = 3,
-		.max_running = 4,
-		.classes = 1u << VERDICT_DEFINITE });
+	snprintf(
+		cmd, sizeof(cmd),
+		"cat > %s/out.$NETRV_VERDICT_ID.json && echo $NETRV_VERDICT_CLASS > %s/cls.$NETRV_VERDICT_ID",
+		dir, dir);
+	x = lock_exec_create(
+		&(struct lock_exec_conf){ .command = cmd,
+					  .rate = 1,
+					  .burst = 2,
+					  .queue = 3,
+					  .max_running = 4,
+					  .classes = 1u << VERDICT_DEFINITE });
 	REQUIRE(x);
 	lock_engine_add_sink(e, lock_exec_sink(x));
 	c = lock_engine_consumer(e);
@@ -162,13 +165,14 @@ static void test_reactors(void)
 	/* the log: every verdict, one JSON object per line */
 	CHECK_INT(json_ok(path, true, N_VERDICTS), 0);
 	/* each command got exactly that verdict's line on stdin */
-	CHECK_INT(sh("cd %s && n=0; for f in out.*.json; do id=${f#out.}; id=${id%%.json}; "
-		     "grep -qxF -- \"$(cat $f)\" verdicts.jsonl || exit 1; "
-		     "grep -q \"^{\\\"id\\\":$id,\" $f || exit 2; "
-		     "test \"$(cat cls.$id)\" = definite || exit 3; n=$((n+1)); done; "
-		     "test $n = %llu",
-		     dir, (unsigned long long)xs.started),
-		  0);
+	CHECK_INT(
+		sh("cd %s && n=0; for f in out.*.json; do id=${f#out.}; id=${id%%.json}; "
+		   "grep -qxF -- \"$(cat $f)\" verdicts.jsonl || exit 1; "
+		   "grep -q \"^{\\\"id\\\":$id,\" $f || exit 2; "
+		   "test \"$(cat cls.$id)\" = definite || exit 3; n=$((n+1)); done; "
+		   "test $n = %llu",
+		   dir, (unsigned long long)xs.started),
+		0);
 
 	/* the view: the lock table now (resource 9 is still held by both) */
 	need = lock_view_resources(view, buf, sizeof(buf));
@@ -214,7 +218,8 @@ static void test_log_errors(void)
 	errno = 0;
 	CHECK(!lock_log_create("/nonexistent-dir/x.jsonl") && errno == ENOENT);
 	errno = 0;
-	CHECK(!lock_exec_create(&(struct lock_exec_conf){ .command = "true" }) &&
+	CHECK(!lock_exec_create(
+		      &(struct lock_exec_conf){ .command = "true" }) &&
 	      errno == EINVAL);
 }
 
