@@ -190,7 +190,7 @@ struct lock_engine {
 	size_t mtab_cap, n_msgs;
 	struct lock_msg *msg_free;
 	struct lock_msg *mold, *mnew; /* oldest, newest */
-	unsigned int n_blocked;
+	unsigned int n_blocked, n_ready;
 
 	/* adapters */
 	void *dlm;
