@@ -9,7 +9,8 @@
  * the final dlm_ast with -DLM_EUNLOCK.  A convert to a weaker mode stops
  * relying on the stronger one at its request; a convert up keeps the old
  * mode until the new one is granted.  -EAGAIN (NOQUEUE), -DLM_ECANCEL and
- * other failures grant nothing.  The resource is (ls_id, res_name bytes),
+ * other failures grant nothing.  With ALTPR/ALTCW, an ast flagged ALTMODE
+ * grants the alternate mode.  The resource is (ls_id, res_name bytes),
  * so lockspaces are kept apart.
  */
 #include <errno.h>
@@ -24,10 +25,13 @@
 #define DLM_LKF_CONVERT 0x00000004
 #define DLM_EUNLOCK 0x10002
 #define DLM_ECANCEL 0x10001
+#define DLM_LKF_ALTPR 0x00008000
+#define DLM_LKF_ALTCW 0x00010000
+#define DLM_SBF_ALTMODE 0x04
 
 /* field slots, as engine.c resolves them */
 enum { F_LS, F_LKB, F_MODE, F_FLAGS, F_NAME, F_ERROR };
-enum { FA_LS, FA_LKB, FA_STATUS, FA_NAME };
+enum { FA_LS, FA_LKB, FA_STATUS, FA_NAME, FA_SBFLAGS };
 
 struct dlm_lkb {
 	struct dlm_lkb *hnext;
@@ -36,6 +40,7 @@ struct dlm_lkb {
 	struct lock_res *res;
 	struct lock_hold *hold; /* open hold, NULL if none or NL */
 	int gr, rq; /* granted, requested mode; -1 none */
+	int alt; /* mode granted instead when the ast says ALTMODE */
 };
 
 struct dlm_state {
@@ -240,7 +245,24 @@ static void lock_start(struct lock_engine *e, struct lctx *c,
 		return;
 	}
 	l->rq = (int)mode;
+	l->alt = (flags & DLM_LKF_ALTPR) ? 3 : (flags & DLM_LKF_ALTCW) ? 2 : -1;
 	lockt_note(e, l->res, c, holder_of(l), (int)mode, LOCK_EV_REQUEST);
+}
+
+/* A lock released that was never seen granted: lost events hid it. */
+static void unknown_release(struct lock_engine *e, struct lctx *c,
+			    const struct cevent *ev, uint32_t ls, int fname)
+{
+	struct lock_res *r;
+
+	if (fname < 0 || !c->n->gaps)
+		return;
+	r = lockt_res_get(e, dlm_domain, &lock_matrix_dlm, ls,
+			  ev->vals[fname].bytes, ev->vals[fname].len);
+	if (!r)
+		return;
+	lockt_unknown_release(e, r, c, 0);
+	lockt_res_put(e, r);
 }
 
 static void fail(struct lock_engine *e, struct dlm_lkb *l, struct lctx *c)
@@ -261,11 +283,18 @@ static void ast(struct lock_engine *e, struct lctx *c, const struct cevent *ev,
 
 	if (!l) {
 		e->st.unknown_lkb++;
+		if (status == -DLM_EUNLOCK)
+			unknown_release(e, c, ev, ls, f[FA_NAME]);
 		return;
 	}
 	if (status == 0) {
 		if (l->rq >= 0) {
-			grant(e, l, c, l->rq, LOCK_EV_GRANT);
+			int mode = l->rq;
+
+			if (l->alt >= 0 &&
+			    (ival(ev, f[FA_SBFLAGS], 0) & DLM_SBF_ALTMODE))
+				mode = l->alt;
+			grant(e, l, c, mode, LOCK_EV_GRANT);
 			l->rq = -1;
 		}
 		return;
@@ -309,6 +338,10 @@ void lock_dlm_event(struct lock_engine *e, struct lctx *c,
 			     (uint32_t)ival(ev, f[F_LKB], 0));
 		if (!l) {
 			e->st.unknown_lkb++;
+			if (!(ival(ev, f[F_FLAGS], 0) & DLM_LKF_CANCEL))
+				unknown_release(e, c, ev,
+						(uint32_t)ival(ev, f[F_LS], 0),
+						f[F_NAME]);
 			break;
 		}
 		if (ival(ev, f[F_FLAGS], 0) & DLM_LKF_CANCEL)

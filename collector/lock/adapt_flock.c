@@ -65,7 +65,7 @@ void lock_flock_event(struct lock_engine *e, struct lctx *c,
 		if (h)
 			lockt_release(e, h, c);
 		else
-			lockt_note(e, res, c, holder, -1, LOCK_EV_RELEASE);
+			lockt_unknown_release(e, res, c, holder);
 	} else if (!h || h->mode != type) {
 		enum lock_ev_kind kind = LOCK_EV_GRANT;
 

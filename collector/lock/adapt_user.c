@@ -94,7 +94,7 @@ void lock_user_event(struct lock_engine *e, struct lctx *c,
 		if (h)
 			lockt_release(e, h, c);
 		else
-			lockt_note(e, res, c, holder, -1, LOCK_EV_RELEASE);
+			lockt_unknown_release(e, res, c, holder);
 	} else {
 		int mode = mode_of(&e->user_matrix, ev, f[F_MODE]);
 

@@ -104,7 +104,7 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 	static const char *const f_end[] = { "ls_id", "lkb_id",	  "mode",
 					     "flags", "res_name", "error" };
 	static const char *const f_ast[] = { "ls_id", "lkb_id", "sb_status",
-					     "res_name", "mode" };
+					     "res_name", "sb_flags" };
 	static const char *const f_flock[] = { "type",	"ret",	 "s_dev",
 					       "i_ino", "owner", "common_pid",
 					       "flags" };

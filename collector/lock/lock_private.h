@@ -61,6 +61,7 @@ struct lnode {
 	/* liveness */
 	bool unreachable;
 	bool ready; /* unblocked: replay pending events */
+	uint64_t gaps; /* loss reports and unreachable spells so far */
 	uint64_t gap_from;
 };
 
@@ -251,6 +252,9 @@ struct lock_hold *lockt_grant(struct lock_engine *e, struct lock_res *r,
 void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c);
 void lockt_note(struct lock_engine *e, struct lock_res *r, struct lctx *c,
 		uint64_t holder, int mode, enum lock_ev_kind kind);
+/* a release of a hold never seen granted */
+void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
+			   struct lctx *c, uint64_t holder);
 void lockt_watermark(struct lock_engine *e, uint64_t horizon);
 void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		    uint64_t to, uint64_t count, bool held_now);

@@ -539,6 +539,28 @@ void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c)
 	e->fifo_tail = h;
 }
 
+void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
+			   struct lctx *c, uint64_t holder)
+{
+	struct verdict v = {
+		.cls = VERDICT_INCOMPLETE,
+		.tai_ns = c->tai,
+		.reason =
+			"a lock was released whose grant was lost: conflicts while it was held are unknown",
+		.gap_node = c->n->cn,
+	};
+
+	hist_add(e, r, c, holder, -1, LOCK_EV_RELEASE);
+	/* without a gap on that node it was held before tracing began */
+	if (!c->n->gaps || r->incomplete)
+		return;
+	r->incomplete = true;
+	lockt_fill_res(&v, r);
+	fill_hist(e, &v, r);
+	lock_verdict_clocks(&v, c->n->cn, NULL);
+	lock_emit(e, &v);
+}
+
 void lockt_watermark(struct lock_engine *e, uint64_t horizon)
 {
 	struct lock_hold *h;
@@ -594,6 +616,7 @@ void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		held_now ?
 			"node unreachable: what it holds or does is unknown" :
 			"node lost events: what it did then is unknown";
+	n->gaps++;
 	lock_verdict_clocks(&v, n->cn, NULL);
 	lock_emit(e, &v);
 	for (size_t i = 0; i < e->rtab_cap; i++) {

@@ -106,6 +106,16 @@ static void end(struct ctx *x, int n, uint64_t us, int ls, int lkb, int err)
 	th_send(x->c, &nodes[n], &t_end, us * US, US, v);
 }
 
+static void ast_flags(struct ctx *x, int n, uint64_t us, int ls, int lkb,
+		      int status, int sb_flags)
+{
+	struct evpack_value v[] = { th_int(ls), th_int(lkb), th_int(sb_flags),
+				    th_int(status),
+				    th_bytes(x->name, x->name_len) };
+
+	th_send(x->c, &nodes[n], &t_ast, us * US, US, v);
+}
+
 static void ast(struct ctx *x, int n, uint64_t us, int ls, int lkb, int status)
 {
 	struct evpack_value v[] = { th_int(ls), th_int(lkb), th_int(0),
@@ -435,6 +445,45 @@ static void test_messages(void)
 	close_ctx(&x);
 }
 
+/* ALTPR: a CW request may be granted PR instead (sb_flags ALTMODE) */
+static void test_altmode(void)
+{
+	struct ctx x;
+
+	for (int alt = 0; alt < 2; alt++) {
+		open_ctx(&x);
+		start(&x, 0, 100, 1, 0x10, CW, 0);
+		ast(&x, 0, 101, 1, 0x10, 0);
+		start(&x, 1, 150, 1, 0x20, CW, 0x8000 /* ALTPR */);
+		ast_flags(&x, 1, 151, 1, 0x20, 0, alt ? 0x04 : 0);
+		unlock(&x, 0, 200, 1, 0x10, 0);
+		unlock(&x, 1, 200, 1, 0x20, 0);
+		flush(&x);
+		/* CW + CW are compatible, PR + CW are not */
+		CHECK_INT(th_count(x.sink, VERDICT_DEFINITE), alt);
+		close_ctx(&x);
+	}
+}
+
+/* after lost events, an unlock of a lock never seen granted says that
+ * the resource's history is incomplete; before any loss it is just a lock
+ * taken before tracing began */
+static void test_lost_grant(void)
+{
+	struct ctx x;
+
+	open_ctx(&x);
+	unlock(&x, 0, 100, 1, 0x10, 0);
+	CHECK_INT(x.sink->n, 0);
+	x.c->ops->loss(x.c, &nodes[0], 150 * US, 160 * US, 3);
+	CHECK_INT(th_count(x.sink, VERDICT_INCOMPLETE), 1);
+	unlock(&x, 0, 200, 1, 0x11, 0);
+	CHECK_INT(th_count(x.sink, VERDICT_INCOMPLETE), 2);
+	if (x.sink->n == 2)
+		CHECK(strstr(x.sink->v[1].json, "\"name\":\"resource-1\""));
+	close_ctx(&x);
+}
+
 int main(int argc, char **argv)
 {
 	types();
@@ -444,5 +493,7 @@ int main(int argc, char **argv)
 	test_nothing_granted();
 	test_lockspaces();
 	test_messages();
+	test_altmode();
+	test_lost_grant();
 	return check_summary(argv[0]);
 }
