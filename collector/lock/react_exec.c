@@ -122,6 +122,8 @@ static int spawn(struct lock_exec *x, const struct exec_job *j)
 	env[n + 2] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, j->fd, 0);
+	/* the collector's sockets and files are none of its business */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&at);
 	sigemptyset(&none);
 	posix_spawnattr_setsigmask(&at, &none);
