@@ -21,6 +21,11 @@
  * Since the true times are one admissible assignment, a true overlap is
  * never safe for the oracle, and so never for the engine.
  *
+ * Every fourth seed, one node's clock is off by more than the eps it
+ * claims: then nothing is promised about pairs, but every message whose
+ * receive is stamped before its send beyond both eps must be reported as
+ * a clock-bound violation, exactly once, whatever the merge order.
+ *
  *   NETRV_LOCK_SEED=N       first seed (default: from the time, printed)
  *   NETRV_LOCK_HISTORIES=N  number of histories (default 3000)
  */
@@ -53,7 +58,7 @@ struct ghold {
 };
 
 struct gmsg {
-	int dst, intent;
+	int dst, intent, send_ev, recv_ev;
 	int64_t due;
 	uint64_t vc[MAXN];
 	bool done;
@@ -127,7 +132,7 @@ static void generate(struct hist *h)
 	int holding[MAXN][2][2], intent[MAXN], send_after[MAXN];
 	bool faulty = rnd(100) < 30;
 	int steps = 10 + rnd(30);
-	int64_t t = 10;
+	int64_t t = 20;
 
 	memset(h, 0, sizeof(*h));
 	memset(vcs, 0, sizeof(vcs));
@@ -160,6 +165,7 @@ static void generate(struct hist *h)
 			if (!e)
 				return;
 			e->msg = best;
+			m->recv_ev = h->n_ev - 1;
 			m->done = true;
 			if (m->intent >= 0)
 				intent[m->dst] = m->intent;
@@ -182,6 +188,8 @@ static void generate(struct hist *h)
 			if (!e)
 				return;
 			memcpy(m->vc, e->vc, sizeof(m->vc));
+			m->send_ev = h->n_ev - 1;
+			m->recv_ev = -1;
 			e->msg = h->n_msg++;
 			continue;
 		}
@@ -361,9 +369,9 @@ static int find_hold(const struct hist *h, uint32_t node, uint64_t grant)
 	return -1;
 }
 
-static unsigned long stat_pairs[VERDICT_MAX], stat_overlap;
+static unsigned long stat_pairs[VERDICT_MAX], stat_overlap, stat_cb;
 
-static bool run_one(uint64_t seed)
+static bool run_one(uint64_t seed, bool lying)
 {
 	static struct hist h;
 	struct lock_engine_conf conf;
@@ -375,8 +383,29 @@ static bool run_one(uint64_t seed)
 	int order[MAXEV], head[MAXN], n_order = 0;
 	bool ok = true;
 
+	int expect_cb = 0;
+
 	rng = seed * 0x9E3779B97F4A7C15ULL + 1;
 	generate(&h);
+	if (lying) {
+		/* one node's clock is off by more than the eps it claims */
+		int L = rnd(h.n_nodes);
+		int64_t off = (h.eps[L] + 1 + rnd(6)) * (rnd(2) ? 1 : -1);
+
+		for (int i = 0; i < h.n_ev; i++)
+			if (h.ev[i].node == L)
+				h.ev[i].tai = (uint64_t)(h.ev[i].t + off);
+		h.off[L] = off;
+		for (int i = 0; i < h.n_msg; i++) {
+			const struct gev *se = &h.ev[h.msg[i].send_ev];
+			const struct gev *re;
+
+			if (h.msg[i].recv_ev < 0)
+				continue;
+			re = &h.ev[h.msg[i].recv_ev];
+			expect_cb += re->tai + re->eps < se->tai - se->eps;
+		}
+	}
 	for (int n = 0; n < h.n_nodes; n++)
 		th_node_init(&nodes[n], (uint32_t)n, names[n],
 			     (uint64_t)h.eps[n]);
@@ -461,7 +490,22 @@ static bool run_one(uint64_t seed)
 	/* every oracle pair that is not safe is reported, with its class */
 	bool *seen = calloc(sink->n + 1, sizeof(bool));
 
-	for (int i = 0; i < h.n_hold; i++)
+	if (lying) {
+		/*
+		 * Lying clocks void the guarantees on pairs; what must hold:
+		 * every contradicting message is reported, once, and nothing
+		 * else is.
+		 */
+		if ((int)th_count(sink, VERDICT_CLOCK_BOUND) != expect_cb) {
+			fprintf(stderr, "clock-bound verdicts: %zu, want %d\n",
+				th_count(sink, VERDICT_CLOCK_BOUND), expect_cb);
+			ok = false;
+		}
+		stat_cb += (unsigned long)expect_cb;
+		for (size_t k = 0; k < sink->n; k++)
+			seen[k] = sink->v[k].cls != VERDICT_INCOMPLETE;
+	}
+	for (int i = 0; !lying && i < h.n_hold; i++)
 		for (int j = i + 1; j < h.n_hold; j++) {
 			const struct ghold *a = &h.h[i], *b = &h.h[j];
 			enum verdict_class want;
@@ -538,9 +582,9 @@ static bool run_one(uint64_t seed)
 	}
 	if (!ok) {
 		fprintf(stderr,
-			"FAILED: NETRV_LOCK_SEED=%" PRIu64
+			"FAILED (%s clocks): NETRV_LOCK_SEED=%" PRIu64
 			" NETRV_LOCK_HISTORIES=1\n",
-			seed);
+			lying ? "lying" : "honest", seed);
 		dump(&h);
 		for (int i = 0; i < h.n_hold; i++)
 			fprintf(stderr,
@@ -565,7 +609,9 @@ int main(int argc, char **argv)
 	setup_types();
 	printf("seed %" PRIu64 ", %ld histories\n", seed, count);
 	for (long i = 0; i < count && failed < 5; i++)
-		if (!run_one(seed + (uint64_t)i)) {
+		/* every 4th seed: one node's clock lies beyond its eps */
+		if (!run_one(seed + (uint64_t)i,
+			     (seed + (uint64_t)i) % 4 == 3)) {
 			failed++;
 			CHECK(!"history agrees with the oracle");
 		} else {
@@ -574,7 +620,10 @@ int main(int argc, char **argv)
 	printf("pairs: %lu safe, %lu possible, %lu definite (%lu truly overlapping)\n",
 	       stat_pairs[VERDICT_SAFE], stat_pairs[VERDICT_POSSIBLE],
 	       stat_pairs[VERDICT_DEFINITE], stat_overlap);
+	printf("lying clocks: %lu contradicting messages, each reported once\n",
+	       stat_cb);
 	/* the generator must exercise every class, or the test proves little */
+	CHECK(stat_cb > 0 || count < 100);
 	CHECK(stat_pairs[VERDICT_SAFE] > 0 || count < 100);
 	CHECK(stat_pairs[VERDICT_POSSIBLE] > 0 || count < 100);
 	CHECK(stat_pairs[VERDICT_DEFINITE] > 0 || count < 100);
