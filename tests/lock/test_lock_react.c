@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "config.h"
 #include "harness.h"
 #include "lock_reactor.h"
 
@@ -213,6 +214,71 @@ out:
 	lock_engine_destroy(e);
 }
 
+/* the [lock] section builds engine, log, hook and view in one call */
+static void test_setup(void)
+{
+	static const char *const f_lock[] = { "res", "holder" };
+	char text[2048], path[512], log[512], err[256], buf[4096];
+	struct lock_setup ls = { 0 };
+	struct config *cfg = NULL;
+	struct consumer *c;
+	FILE *f;
+
+	snprintf(log, sizeof(log), "%s/setup.jsonl", dir);
+	snprintf(text, sizeof(text),
+		 "[lock]\nadapters = user\nverdict_log = %s\n"
+		 "exec = cat > %s/setup-hook.json\nexec_classes = definite\n"
+		 "recent_verdicts = 8\n"
+		 "[lock_user a]\nevent = t:acq\nname_field = res\n"
+		 "holder_field = holder\n"
+		 "[lock_user r]\nevent = t:rel\naction = release\n"
+		 "name_field = res\nholder_field = holder\n",
+		 log, dir);
+	snprintf(path, sizeof(path), "%s/setup.conf", dir);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fputs(text, f);
+	fclose(f);
+	cfg = config_create(lock_config_sections, lock_config_options);
+	REQUIRE(cfg);
+	REQUIRE(config_read(cfg, path) == 0);
+	if (!CHECK(lock_setup_create(&ls, cfg, NULL, err, sizeof(err)) == 0))
+		fprintf(stderr, "  %s\n", err);
+	REQUIRE(ls.engine && ls.view && ls.exec);
+	th_type_init(&t_a, "t", "acq", "si", f_lock);
+	th_type_init(&t_r, "t", "rel", "si", f_lock);
+	c = lock_engine_consumer(ls.engine);
+	{
+		struct evpack_value v1[] = { th_str("x"), th_int(1) };
+		struct evpack_value v2[] = { th_str("x"), th_int(2) };
+
+		th_send(c, &nodes[0], &t_a, 100 * US, US, v1);
+		th_send(c, &nodes[1], &t_a, 200 * US, US, v2);
+		th_send(c, &nodes[0], &t_r, 300 * US, US, v1);
+		th_send(c, &nodes[1], &t_r, 400 * US, US, v2);
+		c->ops->watermark(c, 100000 * US);
+	}
+	lock_view_counters(ls.view, buf, sizeof(buf));
+	CHECK(strstr(buf, "\"definite\":1,"));
+	CHECK_INT(json_ok(log, true, 1), 0);
+	for (int i = 0; i < 100; i++) {
+		struct lock_exec_stats xs;
+		struct timespec ts = { 0, 20000000 };
+
+		lock_exec_poll(ls.exec);
+		lock_exec_get_stats(ls.exec, &xs);
+		if (!xs.running && !xs.queued)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	snprintf(path, sizeof(path), "%s/setup-hook.json", dir);
+	CHECK_INT(json_ok(path, true, 1), 0);
+out:
+	lock_setup_destroy(&ls);
+	if (cfg)
+		config_destroy(cfg);
+}
+
 static void test_log_errors(void)
 {
 	errno = 0;
@@ -234,6 +300,7 @@ int main(int argc, char **argv)
 	th_node_init(&nodes[1], 1, "n1", US);
 	test_reactors();
 	test_log_errors();
+	test_setup();
 	sh("rm -rf %s", dir);
 	return check_summary(argv[0]);
 }
