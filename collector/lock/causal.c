@@ -471,12 +471,13 @@ void lock_causal_watermark(struct lock_engine *e, uint64_t w)
 	/* receives whose honest send would have come by now */
 	for (size_t i = 0; e->n_blocked && i < e->n_nodes; i++) {
 		struct lnode *n = e->nodes[i];
-		const struct cevent *h;
 
-		if (!n || !n->blocked || !n->pend_len)
-			continue;
-		h = &n->pend[n->pend_head].ev;
-		if (h->tai_ns + h->eps_ns + e->eps_max < w) {
+		/* the next held-back receive may be as overdue */
+		while (n && n->blocked && n->pend_len &&
+		       n->pend[n->pend_head].ev.tai_ns +
+				       n->pend[n->pend_head].ev.eps_ns +
+				       e->eps_max <
+			       w) {
 			replay(e, n, true);
 			drain(e);
 		}
