@@ -63,6 +63,7 @@ enum lock_ev_kind {
 
 struct lock_hist {
 	const struct cnode *node;
+	uint64_t seq; /* the engine's delivery order: merged order */
 	uint64_t tai, eps, holder;
 	uint8_t kind; /* enum lock_ev_kind */
 	int8_t mode;
@@ -115,7 +116,8 @@ struct verdict {
 	struct verdict_hold holds[2];
 	unsigned int hb; /* VERDICT_HB_* */
 	unsigned int n_hist;
-	const struct lock_hist *hist; /* oldest first */
+	const struct lock_hist
+		*hist; /* per node the last K, merged, oldest first */
 	unsigned int n_clocks;
 	struct verdict_clock clocks[2];
 	/* clock-bound: the message that contradicts the bounds */
@@ -177,7 +179,7 @@ struct lock_pair_rule {
 
 struct lock_engine_conf {
 	bool dlm, flock, user; /* adapters on */
-	unsigned int history; /* K: events kept per resource */
+	unsigned int history; /* K: events kept per resource and node */
 	uint64_t eps_floor_ns; /* upper bound of every eps to come (memory) */
 	uint64_t msg_timeout_ns; /* forget an unmatched send after this */
 	unsigned int max_pending; /* unmatched sends kept at most */

@@ -75,6 +75,14 @@ struct lctx {
 struct lock_hold;
 struct lock_pair;
 
+/* The last conf.history lock events of one resource on one node. */
+struct lock_hring {
+	struct lock_hring *next;
+	const struct lnode *n;
+	unsigned int head, len;
+	struct lock_hist ev[]; /* conf.history entries */
+};
+
 struct lock_res {
 	struct lock_res *hnext;
 	uint64_t hash;
@@ -84,8 +92,7 @@ struct lock_res {
 	unsigned int refs; /* holds + adapter references */
 	bool incomplete; /* a holder node lost events */
 	struct lock_hold *holds; /* doubly linked */
-	unsigned int hist_head, hist_len;
-	struct lock_hist *hist; /* ring of e->conf.history */
+	struct lock_hring *rings; /* history: one ring per node */
 	uint16_t key_len;
 	uint8_t key[LOCK_KEY_MAX];
 };
@@ -198,7 +205,10 @@ struct lock_engine {
 	void *flock;
 	void *user;
 
-	struct lock_hist *hist_tmp; /* conf.history entries */
+	struct lock_hist *hist_tmp; /* a verdict's merged history */
+	size_t hist_tmp_cap;
+	uint64_t hist_seq;
+	struct lock_hring *hring_free;
 	char *json; /* verdict JSON, grown as needed */
 	size_t json_cap;
 	struct evpack_value *scratch; /* replay of held-back events */

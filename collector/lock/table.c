@@ -31,11 +31,19 @@ int lock_table_init(struct lock_engine *e)
 {
 	e->rtab_cap = 1024;
 	e->rtab = calloc(e->rtab_cap, sizeof(*e->rtab));
-	e->hist_tmp = calloc(e->conf.history ? e->conf.history : 1,
-			     sizeof(*e->hist_tmp));
-	if (!e->rtab || !e->hist_tmp)
+	if (!e->rtab)
 		return -1;
 	return 0;
+}
+
+static void rings_free(struct lock_hring *g)
+{
+	struct lock_hring *gn;
+
+	for (; g; g = gn) {
+		gn = g->next;
+		free(g);
+	}
 }
 
 static void hold_free_all(struct lock_engine *e)
@@ -51,7 +59,7 @@ static void hold_free_all(struct lock_engine *e)
 				hn = h->next;
 				free(h);
 			}
-			free(r->hist);
+			rings_free(r->rings);
 			free(r);
 		}
 	}
@@ -71,9 +79,9 @@ void lock_table_destroy(struct lock_engine *e)
 		hold_free_all(e);
 	while ((r = e->res_free)) {
 		e->res_free = r->hnext;
-		free(r->hist);
 		free(r);
 	}
+	rings_free(e->hring_free);
 	while ((h = e->hold_free)) {
 		e->hold_free = h->next;
 		free(h);
@@ -133,12 +141,6 @@ struct lock_res *lockt_res_get(struct lock_engine *e, const char *domain,
 		r = calloc(1, sizeof(*r));
 		if (!r)
 			return NULL;
-		r->hist = calloc(e->conf.history ? e->conf.history : 1,
-				 sizeof(*r->hist));
-		if (!r->hist) {
-			free(r);
-			return NULL;
-		}
 	}
 	r->hash = h;
 	r->m = m;
@@ -147,7 +149,7 @@ struct lock_res *lockt_res_get(struct lock_engine *e, const char *domain,
 	r->refs = 0;
 	r->incomplete = false;
 	r->holds = NULL;
-	r->hist_head = r->hist_len = 0;
+	r->rings = NULL;
 	r->key_len = (uint16_t)key_len;
 	memcpy(r->key, key, key_len);
 	r->hnext = e->rtab[h & (e->rtab_cap - 1)];
@@ -168,6 +170,13 @@ void lockt_res_put(struct lock_engine *e, struct lock_res *r)
 			*pp = r->hnext;
 			break;
 		}
+	while (r->rings) {
+		struct lock_hring *g = r->rings;
+
+		r->rings = g->next;
+		g->next = e->hring_free;
+		e->hring_free = g;
+	}
 	r->hnext = e->res_free;
 	e->res_free = r;
 	e->st.resources--;
@@ -186,22 +195,37 @@ static void hist_add(struct lock_engine *e, struct lock_res *r, struct lctx *c,
 		     uint64_t holder, int mode, enum lock_ev_kind kind)
 {
 	unsigned int k = e->conf.history, i;
+	struct lock_hring *g;
 
 	if (!k)
 		return;
-	if (r->hist_len < k) {
-		i = (r->hist_head + r->hist_len) % k;
-		r->hist_len++;
-	} else {
-		i = r->hist_head;
-		r->hist_head = (r->hist_head + 1) % k;
+	for (g = r->rings; g && g->n != c->n; g = g->next)
+		;
+	if (!g) {
+		g = e->hring_free;
+		if (g)
+			e->hring_free = g->next;
+		else if (!(g = malloc(sizeof(*g) + k * sizeof(g->ev[0]))))
+			return; /* the history is shorter, nothing else */
+		g->n = c->n;
+		g->head = g->len = 0;
+		g->next = r->rings;
+		r->rings = g;
 	}
-	r->hist[i] = (struct lock_hist){ .node = c->n->cn,
-					 .tai = c->tai,
-					 .eps = c->eps,
-					 .holder = holder,
-					 .kind = (uint8_t)kind,
-					 .mode = (int8_t)mode };
+	if (g->len < k) {
+		i = (g->head + g->len) % k;
+		g->len++;
+	} else {
+		i = g->head;
+		g->head = (g->head + 1) % k;
+	}
+	g->ev[i] = (struct lock_hist){ .node = c->n->cn,
+				       .seq = ++e->hist_seq,
+				       .tai = c->tai,
+				       .eps = c->eps,
+				       .holder = holder,
+				       .kind = (uint8_t)kind,
+				       .mode = (int8_t)mode };
 }
 
 void lockt_note(struct lock_engine *e, struct lock_res *r, struct lctx *c,
@@ -239,15 +263,37 @@ static void fill_hold(struct verdict_hold *vh, const struct lock_hold *h)
 	};
 }
 
+static int by_seq(const void *a, const void *b)
+{
+	const struct lock_hist *x = a, *y = b;
+
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Each node's last K events of @r, merged in delivery order. */
 static void fill_hist(struct lock_engine *e, struct verdict *v,
 		      const struct lock_res *r)
 {
 	unsigned int k = e->conf.history;
+	size_t n = 0;
 
-	for (unsigned int i = 0; i < r->hist_len; i++)
-		e->hist_tmp[i] = r->hist[(r->hist_head + i) % k];
+	for (const struct lock_hring *g = r->rings; g; g = g->next)
+		n += g->len;
+	if (n > e->hist_tmp_cap) {
+		struct lock_hist *t = realloc(e->hist_tmp, n * sizeof(*t));
+
+		if (t) {
+			e->hist_tmp = t;
+			e->hist_tmp_cap = n;
+		}
+	}
+	n = 0;
+	for (const struct lock_hring *g = r->rings; g; g = g->next)
+		for (unsigned int i = 0; i < g->len && n < e->hist_tmp_cap; i++)
+			e->hist_tmp[n++] = g->ev[(g->head + i) % k];
+	qsort(e->hist_tmp, n, sizeof(*e->hist_tmp), by_seq);
 	v->hist = e->hist_tmp;
-	v->n_hist = r->hist_len;
+	v->n_hist = (unsigned int)n;
 }
 
 static void emit_conflict(struct lock_engine *e, enum verdict_class cls,

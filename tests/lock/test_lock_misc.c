@@ -254,7 +254,7 @@ static struct th_type t_a, t_r, t_s, t_v;
 static struct lock_user_rule urules[2];
 static struct lock_pair_rule prule;
 
-static struct lock_engine *plain(struct th_sink **s)
+static struct lock_engine *plain_k(struct th_sink **s, unsigned int k)
 {
 	static const char *const f_lock[] = { "res", "holder" };
 	static const char *const f_msg[] = { "id" };
@@ -283,7 +283,13 @@ static struct lock_engine *plain(struct th_sink **s)
 	conf.n_user_rules = 2;
 	conf.pair_rules = &prule;
 	conf.n_pair_rules = 1;
+	conf.history = k;
 	return engine(&conf, s);
+}
+
+static struct lock_engine *plain(struct th_sink **s)
+{
+	return plain_k(s, 16);
 }
 
 static void ev(struct consumer *c, int n, const struct th_type *t, uint64_t us,
@@ -380,6 +386,47 @@ static void test_incomplete(void)
 	lock_engine_destroy(e);
 }
 
+static size_t count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		n++;
+	return n;
+}
+
+/* a verdict shows each node's last K events of the resource, merged */
+static void test_history(void)
+{
+	struct lock_engine *e;
+	struct th_sink *s;
+	struct consumer *c;
+	const char *j;
+
+	e = plain_k(&s, 2);
+	c = lock_engine_consumer(e);
+	ev(c, 1, &t_a, 100, 2);
+	for (int i = 0; i < 3; i++) {
+		ev(c, 0, &t_a, 200 + 20 * (uint64_t)i, 1);
+		ev(c, 0, &t_r, 210 + 20 * (uint64_t)i, 1);
+	}
+	ev(c, 1, &t_r, 300, 2);
+	c->ops->watermark(c, 10000 * US);
+	REQUIRE(s->n == 3);
+	j = strstr(s->v[2].json, "\"history\":");
+	REQUIRE(j);
+	CHECK_INT(count(j, "{\"node\":\"n0\",\"what\""), 2);
+	CHECK_INT(count(j, "{\"node\":\"n1\",\"what\""), 2);
+	/* merged: n0's last two (grant 240, release 250) before n1's release */
+	CHECK(strstr(j, "\"tai_ns\":240000,") <
+	      strstr(j, "\"tai_ns\":250000,"));
+	CHECK(strstr(j, "\"tai_ns\":250000,") <
+	      strstr(j, "\"tai_ns\":300000,"));
+	CHECK(!strstr(j, "\"tai_ns\":230000,"));
+out:
+	lock_engine_destroy(e);
+}
+
 int main(int argc, char **argv)
 {
 	th_node_init(&nodes[0], 0, "n0", US);
@@ -389,5 +436,6 @@ int main(int argc, char **argv)
 	test_conf_errors();
 	test_clock_bound();
 	test_incomplete();
+	test_history();
 	return check_summary(argv[0]);
 }
