@@ -20,6 +20,7 @@
 	((type *)((char *)(ptr)-offsetof(type, member)))
 
 #define LOCK_KEY_MAX 256 /* resource key bytes: domain data + name */
+#define LOCK_HIST_NODES 8 /* nodes whose history a resource keeps */
 
 /* --- compatibility matrices (compat.c) --- */
 struct lock_matrix {
@@ -79,8 +80,8 @@ struct lock_pair;
 struct lock_hring {
 	struct lock_hring *next;
 	const struct lnode *n;
-	unsigned int head, len;
-	struct lock_hist ev[]; /* conf.history entries */
+	unsigned int head, len, cap;
+	struct lock_hist ev[]; /* cap entries, cap <= conf.history */
 };
 
 struct lock_res {

@@ -191,33 +191,80 @@ struct lock_hold *lockt_find(struct lock_res *r, struct lnode *n,
 	return NULL;
 }
 
+/* A ring of @cap entries, first from the free list. */
+static struct lock_hring *ring_get(struct lock_engine *e, unsigned int cap)
+{
+	struct lock_hring *g = e->hring_free;
+
+	if (g && g->cap >= cap) {
+		e->hring_free = g->next;
+	} else {
+		g = malloc(sizeof(*g) + cap * sizeof(g->ev[0]));
+		if (!g)
+			return NULL;
+		g->cap = cap;
+	}
+	g->head = g->len = 0;
+	return g;
+}
+
+/* Double a full ring's room (up to K), keeping its order. */
+static struct lock_hring *ring_grow(struct lock_engine *e, struct lock_hring *g,
+				    unsigned int k)
+{
+	unsigned int cap = g->cap * 2 < k ? g->cap * 2 : k;
+	struct lock_hring *n = malloc(sizeof(*n) + cap * sizeof(n->ev[0]));
+
+	if (!n)
+		return g; /* keep the smaller ring: a shorter history */
+	for (unsigned int i = 0; i < g->len; i++)
+		n->ev[i] = g->ev[(g->head + i) % g->cap];
+	n->n = g->n;
+	n->cap = cap;
+	n->head = 0;
+	n->len = g->len;
+	free(g);
+	return n;
+}
+
+/*
+ * Each node's last K events of @r.  Rings start small and grow to K, so a
+ * resource touched a few times costs a few entries; at most
+ * LOCK_HIST_NODES nodes are remembered (the least recent goes).
+ */
 static void hist_add(struct lock_engine *e, struct lock_res *r, struct lctx *c,
 		     uint64_t holder, int mode, enum lock_ev_kind kind)
 {
-	unsigned int k = e->conf.history, i;
-	struct lock_hring *g;
+	unsigned int k = e->conf.history, i, n_rings = 0;
+	struct lock_hring *g, **pp;
 
 	if (!k)
 		return;
-	for (g = r->rings; g && g->n != c->n; g = g->next)
-		;
-	if (!g) {
-		g = e->hring_free;
-		if (g)
-			e->hring_free = g->next;
-		else if (!(g = malloc(sizeof(*g) + k * sizeof(g->ev[0]))))
-			return; /* the history is shorter, nothing else */
-		g->n = c->n;
+	for (pp = &r->rings; *pp && (*pp)->n != c->n; pp = &(*pp)->next)
+		n_rings++;
+	g = *pp;
+	if (g) {
+		*pp = g->next;
+	} else if (n_rings >= LOCK_HIST_NODES) {
+		for (pp = &r->rings; (*pp)->next; pp = &(*pp)->next)
+			;
+		g = *pp;
+		*pp = NULL;
 		g->head = g->len = 0;
-		g->next = r->rings;
-		r->rings = g;
+	} else if (!(g = ring_get(e, k < 4 ? k : 4))) {
+		return; /* the history is shorter, nothing else */
 	}
-	if (g->len < k) {
-		i = (g->head + g->len) % k;
+	g->n = c->n;
+	if (g->len == g->cap && g->cap < k)
+		g = ring_grow(e, g, k);
+	g->next = r->rings;
+	r->rings = g;
+	if (g->len < g->cap) {
+		i = (g->head + g->len) % g->cap;
 		g->len++;
 	} else {
 		i = g->head;
-		g->head = (g->head + 1) % k;
+		g->head = (g->head + 1) % g->cap;
 	}
 	g->ev[i] = (struct lock_hist){ .node = c->n->cn,
 				       .seq = ++e->hist_seq,
@@ -274,7 +321,6 @@ static int by_seq(const void *a, const void *b)
 static void fill_hist(struct lock_engine *e, struct verdict *v,
 		      const struct lock_res *r)
 {
-	unsigned int k = e->conf.history;
 	size_t n = 0;
 
 	for (const struct lock_hring *g = r->rings; g; g = g->next)
@@ -290,7 +336,7 @@ static void fill_hist(struct lock_engine *e, struct verdict *v,
 	n = 0;
 	for (const struct lock_hring *g = r->rings; g; g = g->next)
 		for (unsigned int i = 0; i < g->len && n < e->hist_tmp_cap; i++)
-			e->hist_tmp[n++] = g->ev[(g->head + i) % k];
+			e->hist_tmp[n++] = g->ev[(g->head + i) % g->cap];
 	qsort(e->hist_tmp, n, sizeof(*e->hist_tmp), by_seq);
 	v->hist = e->hist_tmp;
 	v->n_hist = (unsigned int)n;

@@ -423,6 +423,26 @@ static void test_history(void)
 	CHECK(strstr(j, "\"tai_ns\":250000,") <
 	      strstr(j, "\"tai_ns\":300000,"));
 	CHECK(!strstr(j, "\"tai_ns\":230000,"));
+	lock_engine_destroy(e);
+
+	/* K = 16: a node's ring grows past its first 4 entries in order */
+	e = plain_k(&s, 16);
+	c = lock_engine_consumer(e);
+	ev(c, 1, &t_a, 100, 2);
+	for (int i = 0; i < 3; i++) {
+		ev(c, 0, &t_a, 200 + 20 * (uint64_t)i, 1);
+		ev(c, 0, &t_r, 210 + 20 * (uint64_t)i, 1);
+	}
+	ev(c, 1, &t_r, 300, 2);
+	c->ops->watermark(c, 10000 * US);
+	REQUIRE(s->n == 3);
+	j = strstr(s->v[2].json, "\"history\":");
+	REQUIRE(j);
+	CHECK_INT(count(j, "{\"node\":\"n0\",\"what\""), 6);
+	CHECK(strstr(j, "\"tai_ns\":200000,") <
+	      strstr(j, "\"tai_ns\":230000,"));
+	CHECK(strstr(j, "\"tai_ns\":230000,") <
+	      strstr(j, "\"tai_ns\":250000,"));
 out:
 	lock_engine_destroy(e);
 }
