@@ -484,6 +484,77 @@ static void test_lost_grant(void)
 	close_ctx(&x);
 }
 
+/*
+ * Arbitrary event sequences (any order, any mode, flag and status, stray
+ * messages, names in two lockspaces): nothing breaks, and once every lock
+ * is unlocked and its EUNLOCK seen, every hold and resource is freed.
+ */
+static void test_random(void)
+{
+	static const int statuses[] = { 0, 0, 0, -11, ECANCEL, EUNLOCK, -35 };
+	static const char *const names[] = { "a", "b", "c" };
+	uint64_t rng = 0x2545F4914F6CDD1DULL;
+	struct ctx x;
+
+	open_ctx(&x);
+	for (int i = 0; i < 20000; i++) {
+		int n, lkb, r;
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		n = (int)(rng % 3);
+		lkb = (int)((rng >> 8) % 6);
+		r = (int)((rng >> 16) % 8);
+		x.name = names[(rng >> 24) % 3];
+		x.name_len = 1;
+		switch (r) {
+		case 0:
+		case 1:
+			start(&x, n, 1000 + (uint64_t)i,
+			      1 + (int)((rng >> 30) % 2), lkb,
+			      (int)((rng >> 32) % 7) - 1,
+			      (int)((rng >> 40) % 8));
+			break;
+		case 2:
+		case 3:
+			ast_flags(&x, n, 1000 + (uint64_t)i,
+				  1 + (int)((rng >> 30) % 2), lkb,
+				  statuses[(rng >> 32) % 7],
+				  (int)((rng >> 40) % 8));
+			break;
+		case 4:
+			unlock(&x, n, 1000 + (uint64_t)i,
+			       1 + (int)((rng >> 30) % 2), lkb,
+			       (int)((rng >> 40) % 4));
+			break;
+		case 5:
+			end(&x, n, 1000 + (uint64_t)i,
+			    1 + (int)((rng >> 30) % 2), lkb,
+			    (rng >> 40) % 2 ? -11 : 0);
+			break;
+		default:
+			msg(&x, r == 7, n, 1000 + (uint64_t)i,
+			    (int)((rng >> 44) % 3), n, (int)((rng >> 48) % 16));
+			break;
+		}
+		if (i % 50 == 0)
+			x.c->ops->watermark(x.c, (500 + (uint64_t)i) * US);
+	}
+	/* unlock everything that might be held, everywhere */
+	for (int n = 0; n < 3; n++)
+		for (int ls = 1; ls <= 2; ls++)
+			for (int lkb = 0; lkb < 6; lkb++) {
+				unlock(&x, n, 100000, ls, lkb, 0);
+				ast(&x, n, 100001, ls, lkb, EUNLOCK);
+			}
+	x.c->ops->watermark(x.c, 10000000 * US);
+	CHECK(x.sink->n > 0); /* random grants do conflict */
+	CHECK_INT(stats(&x).holds, 0);
+	CHECK_INT(stats(&x).resources, 0);
+	close_ctx(&x);
+}
+
 int main(int argc, char **argv)
 {
 	types();
@@ -495,5 +566,6 @@ int main(int argc, char **argv)
 	test_messages();
 	test_altmode();
 	test_lost_grant();
+	test_random();
 	return check_summary(argv[0]);
 }
