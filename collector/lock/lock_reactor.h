@@ -131,7 +131,10 @@ struct lock_setup {
  * @err: room for the reason of a failure
  *
  * Return: 0, or -1 with errno and @err filled; lock_setup_destroy() in both
- * cases.  Register lock_engine_consumer(@s->engine) with the merge.
+ * cases.  Register lock_engine_consumer(@s->engine) with the merge.  Its
+ * destroy op destroys the engine, sinks and view: if the merge calls it,
+ * set @s->engine to NULL after registering, and lock_setup_destroy() frees
+ * only the configuration (after the engine is gone).
  */
 int lock_setup_create(struct lock_setup *s, const struct config *cfg,
 		      struct event_base *base, char *err, size_t len);
