@@ -308,7 +308,8 @@ void lock_causal_recv(struct lock_engine *e, struct lctx *c,
 static int pend_push(struct lock_engine *e, struct lnode *n,
 		     const struct cevent *ev)
 {
-	size_t nf = ev->type->n_fields, need = nf * sizeof(struct evpack_value);
+	size_t nf = ev->type ? ev->type->n_fields : 0;
+	size_t need = nf * sizeof(struct evpack_value);
 	struct evpack_value *vals;
 	size_t off;
 
@@ -362,7 +363,7 @@ static struct cevent pend_head(struct lock_engine *e, struct lnode *n)
 	struct lock_pend *p = &n->pend[n->pend_head];
 	const uint8_t *base = n->pend_data.data + p->off;
 	const struct evpack_value *vals = (const void *)base;
-	size_t nf = p->ev.type->n_fields;
+	size_t nf = p->ev.type ? p->ev.type->n_fields : 0;
 	struct cevent ev = p->ev;
 
 	for (size_t i = 0; i < nf; i++) {
@@ -394,6 +395,13 @@ static void replay(struct lock_engine *e, struct lnode *n, bool give_up)
 	while (n->pend_len) {
 		struct cevent ev = pend_head(e, n);
 
+		if (!ev.type) {
+			/* a loss or liveness change, in its place */
+			lock_node_news(e, n, ev.index, ev.tai_ns, ev.trace_ns,
+				       ev.seq);
+			pend_pop(n);
+			continue;
+		}
 		if (!(lock_deliver_one(e, n, &ev, give_up)))
 			return;
 		give_up = false;
@@ -447,6 +455,24 @@ oom:
 	pr_err("out of memory holding back an event of %s: delivered without its causes",
 	       n->cn->name);
 	lock_deliver_one(e, n, ev, true);
+	return true;
+}
+
+bool lock_causal_news(struct lock_engine *e, struct lnode *n, unsigned int what,
+		      uint64_t from, uint64_t to, uint64_t count)
+{
+	struct cevent mark = { .node = n->cn,
+			       .index = what,
+			       .tai_ns = from,
+			       .trace_ns = to,
+			       .seq = count };
+
+	/*
+	 * What a node lost comes after what it did before: while its events
+	 * are held back, so is the news about it.
+	 */
+	if (!n->blocked || pend_push(e, n, &mark) < 0)
+		return false;
 	return true;
 }
 

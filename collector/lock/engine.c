@@ -312,14 +312,38 @@ static void op_event(struct consumer *cs, const struct cevent *ev)
 	lock_causal_event(e, n, ev, ti);
 }
 
+void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
+		    uint64_t from, uint64_t to, uint64_t count)
+{
+	switch (what) {
+	case LOCK_NEWS_LOSS:
+		lockt_node_gap(e, n, from, to, count, false);
+		break;
+	case LOCK_NEWS_UNREACHABLE:
+		if (n->unreachable)
+			break;
+		n->unreachable = true;
+		n->gap_from = from;
+		lockt_node_gap(e, n, from, from, 0, true);
+		break;
+	case LOCK_NEWS_UP:
+		if (!n->unreachable)
+			break;
+		n->unreachable = false;
+		lockt_node_gap(e, n, n->gap_from, from, 0, false);
+		break;
+	}
+}
+
 static void op_loss(struct consumer *cs, const struct cnode *node,
 		    uint64_t from_tai, uint64_t to_tai, uint64_t count)
 {
 	struct lock_engine *e = container_of(cs, struct lock_engine, consumer);
 	struct lnode *n = lock_node(e, node);
 
-	if (n)
-		lockt_node_gap(e, n, from_tai, to_tai, count, false);
+	if (n &&
+	    !lock_causal_news(e, n, LOCK_NEWS_LOSS, from_tai, to_tai, count))
+		lock_node_news(e, n, LOCK_NEWS_LOSS, from_tai, to_tai, count);
 }
 
 static void op_node_state(struct consumer *cs, const struct cnode *node,
@@ -327,17 +351,11 @@ static void op_node_state(struct consumer *cs, const struct cnode *node,
 {
 	struct lock_engine *e = container_of(cs, struct lock_engine, consumer);
 	struct lnode *n = lock_node(e, node);
+	unsigned int what = state == CNODE_UNREACHABLE ? LOCK_NEWS_UNREACHABLE :
+							 LOCK_NEWS_UP;
 
-	if (!n)
-		return;
-	if (state == CNODE_UNREACHABLE && !n->unreachable) {
-		n->unreachable = true;
-		n->gap_from = tai_ns;
-		lockt_node_gap(e, n, tai_ns, tai_ns, 0, true);
-	} else if (state == CNODE_UP && n->unreachable) {
-		n->unreachable = false;
-		lockt_node_gap(e, n, n->gap_from, tai_ns, 0, false);
-	}
+	if (n && !lock_causal_news(e, n, what, tai_ns, tai_ns, 0))
+		lock_node_news(e, n, what, tai_ns, tai_ns, 0);
 }
 
 static void op_watermark(struct consumer *cs, uint64_t tai_ns)

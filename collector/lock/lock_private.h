@@ -244,6 +244,12 @@ bool lock_causal_recv_ready(struct lock_engine *e, struct lnode *n,
 void lock_causal_recv(struct lock_engine *e, struct lctx *c,
 		      const struct cevent *ev, const struct lock_tinfo *ti,
 		      unsigned int r);
+/* news about a node (loss, liveness): true if queued behind held events */
+enum { LOCK_NEWS_LOSS, LOCK_NEWS_UNREACHABLE, LOCK_NEWS_UP };
+bool lock_causal_news(struct lock_engine *e, struct lnode *n, unsigned int what,
+		      uint64_t from, uint64_t to, uint64_t count);
+void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
+		    uint64_t from, uint64_t to, uint64_t count);
 void lock_causal_watermark(struct lock_engine *e, uint64_t w);
 uint64_t lock_causal_horizon(struct lock_engine *e, uint64_t w);
 int lock_vc_grow(struct lock_engine *e, uint32_t need);

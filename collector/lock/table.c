@@ -680,16 +680,20 @@ void lockt_watermark(struct lock_engine *e, uint64_t horizon)
 		pn = p->all_next;
 		if (!p->h[0]->open && !p->h[1]->open)
 			continue;
-		if (p->h[0]->uncertain || p->h[1]->uncertain)
-			continue;
 		if (pair_decide(e, p, false, horizon - e->eps_max, &why) !=
 		    VERDICT_DEFINITE)
 			continue;
 		e->st.pairs_checked++;
-		emit_conflict(
-			e, VERDICT_DEFINITE, p->h[0], p->h[1], p->hb,
-			"the holds overlap under every admissible clock reading (still held)",
-			horizon);
+		if (p->h[0]->uncertain || p->h[1]->uncertain)
+			emit_conflict(
+				e, VERDICT_INCOMPLETE, p->h[0], p->h[1], p->hb,
+				"overlapping holds, but a holder's node lost events: its release may be among them",
+				horizon);
+		else
+			emit_conflict(
+				e, VERDICT_DEFINITE, p->h[0], p->h[1], p->hb,
+				"the holds overlap under every admissible clock reading (still held)",
+				horizon);
 		pair_unlink(e, p);
 	}
 }

@@ -373,6 +373,22 @@ static void test_incomplete(void)
 	CHECK_INT(th_count(s, VERDICT_DEFINITE), 0);
 	lock_engine_destroy(e);
 
+	/* a loss report for a node whose events are held back (a receive
+	 * waits for its send) applies after those events, in its place */
+	e = plain(&s);
+	c = lock_engine_consumer(e);
+	ev(c, 0, &t_v, 100, 9); /* its send is stamped later */
+	ev(c, 0, &t_a, 101, 1); /* held back */
+	c->ops->loss(c, &nodes[0], 102 * US, 110 * US, 1); /* lost: release */
+	ev(c, 1, &t_s, 101, 9); /* the send: n0 goes on */
+	ev(c, 1, &t_a, 200, 2);
+	ev(c, 1, &t_r, 300, 2);
+	c->ops->watermark(c, 10000 * US);
+	CHECK_INT(th_count(s, VERDICT_DEFINITE), 0);
+	CHECK_INT(th_count(s, VERDICT_POSSIBLE), 0);
+	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 3); /* node, r, pair */
+	lock_engine_destroy(e);
+
 	/* unreachable while holding: incomplete at once and at return */
 	e = plain(&s);
 	c = lock_engine_consumer(e);

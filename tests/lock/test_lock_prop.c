@@ -31,7 +31,7 @@
  * a clock-bound violation, exactly once, whatever the merge order.
  *
  *   NETRV_LOCK_SEED=N       first seed (default: from the time, printed)
- *   NETRV_LOCK_HISTORIES=N  number of histories (default 3000)
+ *   NETRV_LOCK_HISTORIES=N  number of histories (default 10000)
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -723,7 +723,7 @@ int main(int argc, char **argv)
 	const char *s = getenv("NETRV_LOCK_SEED");
 	const char *n = getenv("NETRV_LOCK_HISTORIES");
 	uint64_t seed = s ? strtoull(s, NULL, 0) : (uint64_t)time(NULL);
-	long count = n ? strtol(n, NULL, 0) : 3000;
+	long count = n ? strtol(n, NULL, 0) : 10000;
 	long failed = 0;
 
 	setup_types();
