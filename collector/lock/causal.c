@@ -338,7 +338,8 @@ static int pend_push(struct lock_engine *e, struct lnode *n,
 		return -1;
 	off = n->pend_data.len;
 	vals = (struct evpack_value *)(n->pend_data.data + off);
-	memcpy(vals, ev->vals, nf * sizeof(*vals));
+	if (nf)
+		memcpy(vals, ev->vals, nf * sizeof(*vals));
 	n->pend_data.len += nf * sizeof(*vals);
 	for (size_t i = 0; i < nf; i++) {
 		if (!ev->vals[i].bytes)
