@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * lock_engine.c - how many merged events per second one core of the lock
+ * engine takes, on DLM lock hand-offs between N nodes.
+ *
+ * Each hand-off of a resource from node h to node n is six events, as the
+ * DLM traces them: n dlm_lock_start EX, h dlm_unlock_start, h
+ * dlm_send_message to n, n dlm_recv_message, n dlm_ast 0 (granted), h
+ * dlm_ast -DLM_EUNLOCK.  Events are 200 ns apart with eps 1 us, so only
+ * the message orders release and grant: every hand-off is a pair decided
+ * by the vector clocks.  Watermarks follow every 64 events.  Events are made
+ * on the fly (included in the time).
+ *
+ *   lock_engine_bench [EVENTS] [RESOURCES] [FIRST SIZE INDEX 0..3]
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "lock/harness.h"
+
+static struct th_type t_start, t_ast, t_ustart, t_send, t_recv;
+
+static void types(void)
+{
+	static const char *const f_start[] = { "ls_id", "lkb_id", "mode",
+					       "flags", "res_name" };
+	static const char *const f_ast[] = { "ls_id", "lkb_id", "sb_flags",
+					     "sb_status", "res_name" };
+	static const char *const f_ustart[] = { "ls_id", "lkb_id", "flags",
+						"res_name" };
+	static const char *const f_msg[] = { "dst", "h_seq", "h_nodeid",
+					     "m_type" };
+
+	th_type_init(&t_start, "dlm", "dlm_lock_start", "iiiib", f_start);
+	th_type_init(&t_ast, "dlm", "dlm_ast", "iiiib", f_ast);
+	th_type_init(&t_ustart, "dlm", "dlm_unlock_start", "iiib", f_ustart);
+	th_type_init(&t_send, "dlm", "dlm_send_message", "iiii", f_msg);
+	th_type_init(&t_recv, "dlm", "dlm_recv_message", "iiii", f_msg);
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void run(unsigned int n_nodes, uint64_t events, unsigned int n_res)
+{
+	struct cnode *nodes = calloc(n_nodes, sizeof(*nodes));
+	char(*names)[16] = calloc(n_nodes, sizeof(*names));
+	int *holder = calloc(n_res, sizeof(*holder));
+	uint32_t *lkb = calloc(n_res, sizeof(*lkb));
+	char(*res)[24] = calloc(n_res, sizeof(*res));
+	struct lock_engine_conf conf;
+	struct lock_engine *e;
+	struct consumer *c;
+	struct lock_stats st;
+	uint64_t tai = 1000000, sent = 0, seq = 0, rng = 88172645463325252ULL;
+	double t0, t;
+
+	for (unsigned int i = 0; i < n_nodes; i++) {
+		snprintf(names[i], sizeof(names[i]), "node%u", i);
+		th_node_init(&nodes[i], i, names[i], 1000);
+	}
+	for (unsigned int r = 0; r < n_res; r++) {
+		snprintf(res[r], sizeof(res[r]), "resource-%06u", r);
+		holder[r] = -1;
+	}
+	lock_conf_defaults(&conf);
+	conf.eps_floor_ns = 1000;
+	e = lock_engine_create(&conf);
+	if (!e)
+		exit(1);
+	c = lock_engine_consumer(e);
+	t0 = now();
+	for (uint64_t i = 0; sent < events; i++) {
+		unsigned int r = (unsigned int)(i % n_res);
+		int h = holder[r], n;
+		struct evpack_value v[5];
+		struct evpack_value name = th_bytes(res[r], 20);
+
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		n = (int)(rng % n_nodes);
+		if (n == h)
+			n = (n + 1) % (int)n_nodes;
+#define EV(node, type)                                         \
+	do {                                                   \
+		th_send(c, &nodes[node], &type, tai, 1000, v); \
+		tai += 200;                                    \
+		if (++sent % 64 == 0)                          \
+			c->ops->watermark(c, tai - 10000);     \
+	} while (0)
+		v[0] = th_int(1);
+		v[1] = th_int((int64_t)(r << 8 | (unsigned int)n));
+		v[2] = th_int(5);
+		v[3] = th_int(0);
+		v[4] = name;
+		EV(n, t_start);
+		if (h >= 0) {
+			v[1] = th_int((int64_t)lkb[r]);
+			v[2] = th_int(0);
+			v[3] = name;
+			EV(h, t_ustart);
+			v[0] = th_int(n + 1);
+			v[1] = th_int((int64_t)++seq);
+			v[2] = th_int(h + 1);
+			v[3] = th_int(1);
+			EV(h, t_send);
+			EV(n, t_recv);
+		}
+		v[0] = th_int(1);
+		v[1] = th_int((int64_t)(r << 8 | (unsigned int)n));
+		v[2] = th_int(0);
+		v[3] = th_int(0);
+		v[4] = name;
+		EV(n, t_ast);
+		if (h >= 0) {
+			v[1] = th_int((int64_t)lkb[r]);
+			v[3] = th_int(-0x10002);
+			EV(h, t_ast);
+		}
+		holder[r] = n;
+		lkb[r] = (uint32_t)(r << 8 | (unsigned int)n);
+	}
+	t = now() - t0;
+	lock_engine_stats(e, &st);
+	printf("%4u nodes %6u resources: %9.0f events/s  (%" PRIu64
+	       " events, %.3f s; pairs %" PRIu64 ", safe by causality %" PRIu64
+	       ", verdicts %" PRIu64 ", live holds %" PRIu64 ")\n",
+	       n_nodes, n_res, (double)sent / t, sent, t, st.pairs_checked,
+	       st.safe_causal,
+	       st.verdicts[VERDICT_POSSIBLE] + st.verdicts[VERDICT_DEFINITE],
+	       st.holds);
+	lock_engine_destroy(e);
+	free(nodes);
+	free(names);
+	free(holder);
+	free(lkb);
+	free(res);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t events = argc > 1 ? strtoull(argv[1], NULL, 0) : 3000000;
+	unsigned int n_res = argc > 2 ? (unsigned int)atoi(argv[2]) : 10000;
+	static const unsigned int sizes[] = { 4, 16, 64, 256 };
+	unsigned int first = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
+
+	types();
+	for (unsigned int i = first; i < 4; i++)
+		run(sizes[i], events, n_res);
+	return 0;
+}

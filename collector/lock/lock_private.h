@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * lock_private.h - the engine's insides, shared by its files.
+ *
+ *   engine.c   consumer ops, per-type dispatch cache, loss and liveness
+ *   causal.c   send/receive matching, vector clocks, causal delivery
+ *   table.c    resources, holds, conflict pairs, history, memory bounds
+ *   decide.c   the verdict rule over intervals, eps and happens-before
+ *   compat.c   compatibility matrices
+ *   adapt_*.c  dlm, flock, user adapters
+ *   verdict.c  verdict JSON
+ */
+#ifndef NETRV_COLLECTOR_LOCK_PRIVATE_H
+#define NETRV_COLLECTOR_LOCK_PRIVATE_H
+
+#include "evpack.h"
+#include "lock.h"
+
+#define container_of(ptr, type, member) \
+	((type *)((char *)(ptr)-offsetof(type, member)))
+
+#define LOCK_KEY_MAX 256 /* resource key bytes: domain data + name */
+#define LOCK_HIST_NODES 8 /* nodes whose history a resource keeps */
+
+/* --- compatibility matrices (compat.c) --- */
+struct lock_matrix {
+	const char *name;
+	unsigned int n_modes;
+	const char *const *mode_names;
+	uint16_t compat[LOCK_MAX_MODES];
+	uint16_t universal; /* modes compatible with every mode */
+	int strongest;
+};
+
+extern const struct lock_matrix lock_matrix_dlm;
+extern const struct lock_matrix lock_matrix_shex;
+
+static inline bool lock_compatible(const struct lock_matrix *m, int a, int b)
+{
+	return (m->compat[a] >> b) & 1;
+}
+
+/** lock_weaker_or_equal - every mode compatible with @hi is with @lo */
+bool lock_weaker_or_equal(const struct lock_matrix *m, int lo, int hi);
+const char *lock_mode_name(const struct lock_matrix *m, int mode);
+int lock_matrix_build(struct lock_matrix *m, const char *name, unsigned int n,
+		      const char *const *names, const uint16_t *compat);
+
+/* --- per-node state --- */
+struct lock_pend; /* an event held back until its causes are delivered */
+
+struct lnode {
+	const struct cnode *cn;
+	uint64_t lseq; /* events of this node delivered so far */
+	uint64_t *vc; /* vector clock, e->vc_cap entries */
+	/* causal delivery: events held while a receive waits for its send */
+	bool blocked;
+	uint64_t block_key[LOCK_PAIR_KEYS + 1];
+	struct lock_pend *pend;
+	size_t pend_head, pend_len, pend_cap;
+	struct bytebuf pend_data;
+	/* liveness */
+	bool unreachable;
+	bool ready; /* unblocked: replay pending events */
+	uint64_t gaps; /* loss reports and unreachable spells so far */
+	uint64_t gap_from;
+};
+
+/* Context of one delivered event. */
+struct lctx {
+	struct lnode *n;
+	uint64_t lseq, tai, eps;
+};
+
+/* --- lock table (table.c) --- */
+struct lock_hold;
+struct lock_pair;
+
+/* The last conf.history lock events of one resource on one node. */
+struct lock_hring {
+	struct lock_hring *next;
+	const struct lnode *n;
+	unsigned int head, len, cap;
+	struct lock_hist ev[]; /* cap entries, cap <= conf.history */
+};
+
+struct lock_res {
+	struct lock_res *hnext;
+	uint64_t hash;
+	const struct lock_matrix *m;
+	const char *domain;
+	uint32_t ls;
+	unsigned int refs; /* holds + adapter references */
+	bool incomplete; /* a holder node lost events */
+	struct lock_hold *holds; /* doubly linked */
+	struct lock_hring *rings; /* history: one ring per node */
+	uint16_t key_len;
+	uint8_t key[LOCK_KEY_MAX];
+};
+
+struct lock_hold {
+	struct lock_hold *prev, *next; /* in res->holds */
+	struct lock_hold *fifo_next; /* closed holds, in closing order */
+	struct lock_res *res;
+	struct lnode *n;
+	uint64_t id, holder;
+	int mode;
+	bool open, expired, uncertain;
+	uint64_t g_tai, g_eps, g_lseq;
+	uint64_t r_tai, r_eps, r_lseq;
+	struct lock_pair *pairs;
+	unsigned int n_pairs;
+};
+
+/* Two incompatible holds on different nodes, awaiting a decision. */
+struct lock_pair {
+	struct lock_hold *h[2]; /* h[0] granted first (delivery order) */
+	struct lock_pair *next[2]; /* in h[i]->pairs */
+	struct lock_pair *all_prev, *all_next; /* engine's open pairs */
+	unsigned int hb; /* VERDICT_HB_*, A = h[0], B = h[1] */
+};
+
+/* --- messages (causal.c) --- */
+struct lock_msg {
+	struct lock_msg *hnext;
+	uint64_t key[LOCK_PAIR_KEYS + 1]; /* [0] = rule index */
+	uint64_t hash;
+	bool is_recv; /* an orphan receive remembered for late sends */
+	const struct cnode *node;
+	uint64_t tai, eps, lseq, born_tai;
+	uint64_t *vc; /* send: snapshot of the sender's vector clock */
+	uint32_t vc_len, vc_alloc;
+	struct lock_msg *lprev, *lnext; /* age order */
+};
+
+/* --- per event type dispatch (engine.c) --- */
+enum lock_role {
+	ROLE_NONE,
+	ROLE_DLM_LOCK_START,
+	ROLE_DLM_LOCK_END,
+	ROLE_DLM_AST,
+	ROLE_DLM_UNLOCK_START,
+	ROLE_DLM_UNLOCK_END,
+	ROLE_FLOCK,
+	ROLE_USER,
+	ROLE_SEND,
+	ROLE_RECV,
+};
+
+#define LOCK_MAX_ROLES 4
+/* built-in pair rules after the configured ones */
+#define LOCK_RULE_DLM612(e) ((e)->conf.n_pair_rules)
+#define LOCK_RULE_DLM61(e) ((e)->conf.n_pair_rules + 1)
+#define LOCK_MAX_FIELDS 8
+
+struct lock_tinfo {
+	const Netrv__EventType *type;
+	const char *type_name; /* to notice a reused pointer */
+	size_t n_fields;
+	unsigned int n_roles;
+	struct {
+		uint8_t role;
+		uint16_t rule; /* user or pair rule index */
+		int16_t f[LOCK_MAX_FIELDS]; /* field indices, -1 absent */
+	} r[LOCK_MAX_ROLES];
+};
+
+struct lock_engine {
+	struct consumer consumer;
+	struct lock_engine_conf conf;
+	struct lock_matrix user_matrix;
+	struct verdict_sink *sinks;
+	struct lock_stats st;
+	uint64_t next_verdict_id, next_hold_id;
+
+	/* nodes, by cnode index */
+	struct lnode **nodes;
+	size_t n_nodes;
+	uint32_t vc_cap;
+
+	/* type cache: open addressing on the type pointer */
+	struct lock_tinfo *tcache;
+	size_t tcache_cap, tcache_len;
+
+	/* lock table */
+	struct lock_res **rtab;
+	size_t rtab_cap;
+	struct lock_res *res_free;
+	struct lock_hold *hold_free;
+	struct lock_pair *pair_free;
+	struct lock_hold *fifo_head, *fifo_tail;
+	struct lock_pair *open_pairs;
+	uint64_t eps_max; /* largest eps seen, at least conf.eps_floor_ns */
+	uint64_t watermark;
+	bool eps_warned;
+
+	/* messages */
+	struct lock_msg **mtab;
+	size_t mtab_cap, n_msgs;
+	struct lock_msg *msg_free;
+	struct lock_msg *mold, *mnew; /* oldest, newest */
+	unsigned int n_blocked, n_ready;
+
+	/* adapters */
+	void *dlm;
+	void *flock;
+	void *user;
+
+	struct lock_hist *hist_tmp; /* a verdict's merged history */
+	size_t hist_tmp_cap;
+	uint64_t hist_seq;
+	struct lock_hring *hring_free;
+	char *json; /* verdict JSON, grown as needed */
+	size_t json_cap;
+	struct evpack_value *scratch; /* replay of held-back events */
+	size_t scratch_cap;
+	int depth; /* recursion guard for delivery */
+};
+
+/* engine.c */
+struct lnode *lock_node(struct lock_engine *e, const struct cnode *cn);
+/* false: a receive waits for its send (unless @give_up) */
+bool lock_deliver_one(struct lock_engine *e, struct lnode *n,
+		      const struct cevent *ev, bool give_up);
+void lock_emit(struct lock_engine *e, struct verdict *v);
+void lock_verdict_clocks(struct verdict *v, const struct cnode *a,
+			 const struct cnode *b);
+const struct lock_tinfo *lock_tinfo_get(struct lock_engine *e,
+					const Netrv__EventType *t);
+
+/* causal.c */
+int lock_causal_init(struct lock_engine *e);
+void lock_causal_destroy(struct lock_engine *e);
+/* returns true if the event was taken (held back) */
+bool lock_causal_event(struct lock_engine *e, struct lnode *n,
+		       const struct cevent *ev, const struct lock_tinfo *ti);
+void lock_causal_send(struct lock_engine *e, struct lctx *c,
+		      const struct cevent *ev, const struct lock_tinfo *ti,
+		      unsigned int r);
+/* false: the send is not delivered yet (n->block_key says which) */
+bool lock_causal_recv_ready(struct lock_engine *e, struct lnode *n,
+			    const struct cevent *ev,
+			    const struct lock_tinfo *ti, unsigned int r);
+void lock_causal_recv(struct lock_engine *e, struct lctx *c,
+		      const struct cevent *ev, const struct lock_tinfo *ti,
+		      unsigned int r);
+/* news about a node (loss, liveness): true if queued behind held events */
+enum { LOCK_NEWS_LOSS, LOCK_NEWS_UNREACHABLE, LOCK_NEWS_UP };
+bool lock_causal_news(struct lock_engine *e, struct lnode *n, unsigned int what,
+		      uint64_t from, uint64_t to, uint64_t count);
+void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
+		    uint64_t from, uint64_t to, uint64_t count);
+void lock_causal_watermark(struct lock_engine *e, uint64_t w);
+uint64_t lock_causal_horizon(struct lock_engine *e, uint64_t w);
+int lock_vc_grow(struct lock_engine *e, uint32_t need);
+
+/* table.c */
+int lock_table_init(struct lock_engine *e);
+void lock_table_destroy(struct lock_engine *e);
+struct lock_res *lockt_res_get(struct lock_engine *e, const char *domain,
+			       const struct lock_matrix *m, uint32_t ls,
+			       const void *key, size_t key_len);
+void lockt_res_put(struct lock_engine *e, struct lock_res *r);
+struct lock_hold *lockt_find(struct lock_res *r, struct lnode *n,
+			     uint64_t holder);
+struct lock_hold *lockt_grant(struct lock_engine *e, struct lock_res *r,
+			      struct lctx *c, uint64_t holder, int mode,
+			      enum lock_ev_kind kind);
+void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c);
+void lockt_note(struct lock_engine *e, struct lock_res *r, struct lctx *c,
+		uint64_t holder, int mode, enum lock_ev_kind kind);
+/* a release of a hold never seen granted */
+void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
+			   struct lctx *c, uint64_t holder);
+void lockt_watermark(struct lock_engine *e, uint64_t horizon);
+void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
+		    uint64_t to, uint64_t count, bool held_now);
+void lockt_fill_res(struct verdict *v, const struct lock_res *r);
+
+/* decide.c */
+struct decide_ev {
+	int64_t lo, hi; /* true time lies in [lo, hi] */
+	bool open; /* not happened yet: hi is +inf */
+};
+
+/* gA, rA, gB, rB and the happens-before facts among them */
+enum verdict_class lock_decide(const struct decide_ev ev[4], unsigned int hb,
+			       bool *causal, bool *inconsistent);
+
+/* adapters */
+int lock_dlm_init(struct lock_engine *e);
+void lock_dlm_destroy(struct lock_engine *e);
+void lock_dlm_event(struct lock_engine *e, struct lctx *c,
+		    const struct cevent *ev, const struct lock_tinfo *ti,
+		    unsigned int r);
+int lock_flock_init(struct lock_engine *e);
+void lock_flock_destroy(struct lock_engine *e);
+void lock_flock_event(struct lock_engine *e, struct lctx *c,
+		      const struct cevent *ev, const struct lock_tinfo *ti,
+		      unsigned int r);
+void lock_user_event(struct lock_engine *e, struct lctx *c,
+		     const struct cevent *ev, const struct lock_tinfo *ti,
+		     unsigned int r);
+
+static inline uint64_t lock_hash_bytes(uint64_t h, const void *p, size_t len)
+{
+	const uint8_t *b = p;
+
+	/* FNV-1a: keys are short */
+	for (size_t i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+#define LOCK_HASH_SEED 0xcbf29ce484222325ULL
+
+#endif
