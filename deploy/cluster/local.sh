@@ -145,14 +145,15 @@ stop_procs() {
 # from being routed anywhere else.
 # ---------------------------------------------------------------------------
 alloc_subnet() {
-	local k used f
+	local k used f addrs
 	for ((k = 1; k <= 250; k++)); do
 		used=0
 		for f in "$RUN_BASE"/*/info; do
 			[ "$(sed -n 's/^subnet=//p' "$f")" = "$k" ] && used=1
 		done
 		[ $used -eq 0 ] || continue
-		ip -4 -o addr show | grep -q " $SUBNET_PREFIX\.$k\." && continue
+		addrs=$(ip -4 -o addr show)
+		grep -q " $SUBNET_PREFIX\.$k\." <<<"$addrs" && continue
 		echo "$k"
 		return
 	done
@@ -219,7 +220,9 @@ pmc_get() {
 	timeout 5 "$PMC" -u -b 0 -s "$STATE/$1/ptp4l.sock" "GET $2" 2>/dev/null ||
 		true
 }
-pmc_field() { awk -v k="$1" '$1 == k { print $2; exit }'; }
+# (reads all its input: an early exit would SIGPIPE pmc and, with pipefail,
+# fail the caller)
+pmc_field() { awk -v k="$1" '$1 == k && !done { print $2; done = 1 }'; }
 
 # Wait until every ptp4l answers and n1 is master with the others following
 # it (bounded: 30 s).  Return 1 if that did not happen.
@@ -393,7 +396,7 @@ wait_workloads() {
 # Commands
 # ---------------------------------------------------------------------------
 teardown() {
-	local tag ns link pid tags=()
+	local tag ns link pid pids t i tags=()
 	[ -d "$STATE" ] || return 0
 	# workloads and agents first, so the collector sees them go
 	for tag in $(workload_tags) n1.lockd; do tags+=("$tag"); done
@@ -404,21 +407,34 @@ teardown() {
 	tags=()
 	for tag in "$STATE"/procs/*; do tags+=("$(basename "$tag")"); done
 	[ ${#tags[@]} -gt 0 ] && stop_procs "${tags[@]}"
+	# The host ends of the veths first: that removes both ends at once,
+	# while a deleted namespace takes its devices away asynchronously.
+	while read -r link; do
+		[ "$link" = "$BRIDGE" ] && continue
+		ip link show "$link" >/dev/null 2>&1 &&
+			{ ip link del "$link" 2>/dev/null || say "could not delete link $link"; }
+	done < <(cat "$STATE/links" 2>/dev/null)
 	# anything else still inside our namespaces is ours too
 	while read -r ns; do
 		[ -e "/run/netns/$ns" ] || continue
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		for pid in $pids; do
 			say "killing leftover pid $pid in $ns"
 			kill -KILL "$pid" 2>/dev/null || true
 		done
-		ip netns del "$ns" 2>/dev/null ||
-			say "could not delete netns $ns"
+		for ((i = 0; i < 50; i++)); do
+			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] && break
+			sleep 0.1
+		done
+		ip netns del "$ns" 2>/dev/null || say "could not delete netns $ns"
 	done < <(cat "$STATE/netns" 2>/dev/null)
-	while read -r link; do
-		ip link show "$link" >/dev/null 2>&1 && ip link del "$link"
-	done < <(tac "$STATE/links" 2>/dev/null)
+	if grep -qx "$BRIDGE" "$STATE/links" 2>/dev/null &&
+		ip link show "$BRIDGE" >/dev/null 2>&1; then
+		ip link del "$BRIDGE" 2>/dev/null || say "could not delete bridge $BRIDGE"
+	fi
 	while read -r t; do
-		nft list table inet "$t" >/dev/null 2>&1 && nft delete table inet "$t"
+		nft list table inet "$t" >/dev/null 2>&1 &&
+			{ nft delete table inet "$t" || say "could not delete nft table $t"; }
 	done < <(cat "$STATE/nft" 2>/dev/null)
 	rm -rf "$STATE"
 }
