@@ -36,7 +36,7 @@ COLLECTOR_BIN=$BUILD/collector/netrv-collector
 AGENT_BIN=$BUILD/agent/netrv-agent
 FLOCKLOAD_BIN=$BUILD/workloads/netrv-flockload
 LOCKD_BIN=$BUILD/workloads/netrv-lockd
-LOCKC_BIN=$BUILD/workloads/netrv-lockc
+LOCKC_BIN=$(readlink -f "$BUILD/workloads/netrv-lockc" || echo "$BUILD/workloads/netrv-lockc")
 
 SUBNET_PREFIX=10.231 # 10.231.K.0/24 per cluster, K = 1..250
 INGEST_PORT=7400     # collector, on the bridge address 10.231.K.254
@@ -331,11 +331,31 @@ start_agents() {
 	for ((i = 1; i <= nodes; i++)); do
 		cmd=$(gen_agent_config "n$i" "$STATE/conf/n$i.agent.conf")
 		[ -x "$AGENT_BIN" ] || continue
-		# shellcheck disable=SC2086
-		spawn "n$i.agent" "$(node_ns "n$i")" $cmd
+		# `ip netns exec` gives the command a private mount namespace with
+		# a fresh /sys, where tracefs is not mounted: mount it there (it
+		# goes away with the agent), then become the agent (same PID).
+		# shellcheck disable=SC2086,SC2016
+		spawn "n$i.agent" "$(node_ns "n$i")" sh -c \
+			'mountpoint -q /sys/kernel/tracing ||
+				mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' \
+			netrv-agent $cmd
 	done
 	[ -x "$AGENT_BIN" ] ||
 		say "agent: $AGENT_BIN is missing (not built yet): configs written to $STATE/conf/nN.agent.conf"
+}
+
+# Warn about daemons that died right after start (wrong config keys, most
+# likely: see gen_*_config above).  The cluster stays up without them.
+check_started() {
+	local tag
+	sleep 1
+	for tag in "$@"; do
+		tag=${tag##*/}
+		[ -f "$STATE/procs/$tag" ] || continue
+		proc_alive "$tag" && continue
+		say "WARNING: $tag exited at start: see $STATE/logs/$tag.log (config: $STATE/conf/)"
+	done
+	return 0
 }
 
 # ---------------------------------------------------------------------------
@@ -473,6 +493,7 @@ cmd_start() {
 	}
 	start_collector
 	start_agents
+	check_started collector "$STATE"/procs/*.agent
 	[ $workloads -eq 1 ] && start_workloads
 	ok=1
 	trap - EXIT INT TERM
