@@ -386,6 +386,8 @@ start_workloads() {
 			kill -USR1 "$(proc_pid n1.lockd)"
 	fi
 	mkdir -p "$STATE/shared"
+	# No flockload runs now: drop holder counts a killed run may have left.
+	rm -f "$STATE/shared/.flockload-state"
 	for ((i = 1; i <= nodes; i++)); do
 		spawn "n$i.flockload" "$(node_ns "n$i")" "$FLOCKLOAD_BIN" \
 			--dir "$STATE/shared" --node "n$i" --ops "$ops" \

@@ -105,7 +105,9 @@ set -m # run mode gets its own process group, so SIGINT reaches it as Ctrl-C wou
 rpid=$!
 set +m
 bgpids+=("$rpid")
-check "cluster r$$ is up in run mode" wait_for 120 cluster_up "r$$"
+# up = run mode has finished starting and waits for Ctrl-C
+check "cluster r$$ is up in run mode" wait_for 120 grep -q 'Ctrl-C stops' "$WORK/r.out"
+check "status shows it with n1 as master" cluster_up "r$$"
 suba=$(sed -n 's/^subnet=//p' "$RUN_BASE/a$$/info")
 subr=$(sed -n 's/^subnet=//p' "$RUN_BASE/r$$/info")
 check "the two clusters have their own subnets ($suba, $subr)" [ "$suba" != "$subr" ]
