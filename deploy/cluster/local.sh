@@ -53,7 +53,7 @@ http_port=""
 
 say() { printf 'local.sh: %s\n' "$*"; }
 die() { printf 'local.sh: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 # ---------------------------------------------------------------------------
 # State: everything the cluster makes is recorded in $STATE before it is made,
@@ -72,7 +72,7 @@ set_state() {
 	NFT_TABLE=netrv_$name
 }
 
-info_get() { sed -n "s/^$1=//p" "$STATE/info" 2>/dev/null | tail -n1; }
+info_get() { [ -f "$STATE/info" ] && sed -n "s/^$1=//p" "$STATE/info" | tail -n1 || true; }
 info_set() { echo "$1=$2" >>"$STATE/info"; }
 record() { echo "$2" >>"$STATE/$1"; }
 node_ns() { echo "$NS_PREFIX$1"; }
