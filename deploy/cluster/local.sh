@@ -12,6 +12,8 @@
 #                                  (re)start the workloads (after --no-workloads
 #                                  or once finite ones are done); --wait blocks
 #                                  until they finish and fails if one failed
+#   local.sh loss NODE PERCENT     drop PERCENT of NODE's packets at the bridge
+#                                  (both ways, nftables); 0 = none
 #   local.sh exec NODE CMD...      run CMD in node NODE's namespace (n1, n2...)
 #   local.sh list                  the clusters that exist
 #
@@ -53,7 +55,7 @@ http_port=""
 
 say() { printf 'local.sh: %s\n' "$*"; }
 die() { printf 'local.sh: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 # ---------------------------------------------------------------------------
 # State: everything the cluster makes is recorded in $STATE before it is made,
@@ -179,7 +181,7 @@ make_network() {
 		ip -n "$ns" addr add "$SUBNET_PREFIX.$k.$i/24" dev eth0
 		ip -n "$ns" link set eth0 up
 	done
-	record nft "$NFT_TABLE"
+	record nft "inet $NFT_TABLE"
 	nft -f - <<-EOF
 		table inet $NFT_TABLE {
 			chain input {
@@ -454,9 +456,9 @@ teardown() {
 		ip link show "$BRIDGE" >/dev/null 2>&1; then
 		ip link del "$BRIDGE" 2>/dev/null || say "could not delete bridge $BRIDGE"
 	fi
-	while read -r t; do
-		nft list table inet "$t" >/dev/null 2>&1 &&
-			{ nft delete table inet "$t" || say "could not delete nft table $t"; }
+	while read -r family t; do
+		nft list table "$family" "$t" >/dev/null 2>&1 &&
+			{ nft delete table "$family" "$t" || say "could not delete nft table $family $t"; }
 	done < <(cat "$STATE/nft" 2>/dev/null)
 	rm -rf "$STATE"
 }
@@ -564,6 +566,37 @@ cmd_fault() {
 	say "fault switch $what (lockd log: $STATE/logs/n1.lockd.log)"
 }
 
+# Packet loss for one node: a bridge-family nftables table that drops a
+# random share of the frames the bridge forwards from and to the node's
+# veth.  Dropping at the bridge (not in the node's own output path) keeps
+# the sender's transmit time stamps, so ptp4l sees lost messages, as on a
+# real lossy link, instead of failing on a missing TX time stamp.
+cmd_loss() {
+	local node=${1:-} pct=${2:-} port table match
+	[[ $node =~ ^n[0-9]+$ && $pct =~ ^[0-9]+$ ]] && [ "$pct" -le 100 ] ||
+		die "usage: $0 loss NODE PERCENT [--name NAME] (PERCENT 0..100)"
+	[ -e "/run/netns/$(node_ns "$node")" ] || die "no node $node in cluster $name"
+	port=nv-$name-${node#n}
+	table=${NFT_TABLE}_$node
+	nft list table bridge "$table" >/dev/null 2>&1 &&
+		nft delete table bridge "$table"
+	match="numgen random mod 100 < $pct"
+	[ "$pct" -eq 100 ] && match=""
+	if [ "$pct" -gt 0 ]; then
+		grep -qx "bridge $table" "$STATE/nft" || record nft "bridge $table"
+		nft -f - <<-EOF
+			table bridge $table {
+				chain forward {
+					type filter hook forward priority 0; policy accept;
+					iifname "$port" $match drop
+					oifname "$port" $match drop
+				}
+			}
+		EOF
+	fi
+	say "$node loses $pct% of its packets"
+}
+
 cmd_workload() {
 	[ -f "$STATE/info" ] || die "no cluster '$name'"
 	nodes=$(info_get nodes)
@@ -588,7 +621,7 @@ cmd_run() {
 
 cmd=run
 case "${1:-}" in
-run | start | stop | status | fault | workload | exec | list)
+run | start | stop | status | fault | loss | workload | exec | list)
 	cmd=$1
 	shift
 	;;
@@ -635,6 +668,7 @@ stop)
 	;;
 status) cmd_status ;;
 fault) cmd_fault "${args[0]:-}" ;;
+loss) cmd_loss "${args[0]:-}" "${args[1]:-}" ;;
 workload) cmd_workload ;;
 exec)
 	[ ${#args[@]} -ge 2 ] || die "usage: $0 exec NODE CMD..."

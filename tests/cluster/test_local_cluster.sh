@@ -81,7 +81,7 @@ done
 	{ cat "$WORK/start.out"; fatal "local.sh start failed"; }
 cat "$WORK/start.out"
 # Everything stop must remove, remembered now (the state dir goes with stop).
-cp "$STATE/netns" "$STATE/links" "$STATE/nft" "$WORK/"
+cp "$STATE/netns" "$STATE/links" "$WORK/"
 cat "$STATE"/procs/* | awk '{print $1, $2}' >"$WORK/procs"
 grep -q 'dashboard: http://127.0.0.1:[0-9]*/' "$WORK/start.out"
 check "start prints the dashboard URL" [ $? -eq 0 ]
@@ -236,6 +236,16 @@ wait
 check "flockload --unlocked (no kernel lock) reports violations" \
 	grep -q 'violations=[1-9]' "$WORK/unlocked.n1" "$WORK/unlocked.n2"
 
+# --- packet loss at the bridge ----------------------------------------------
+"$LOCAL" loss --name "$NAME" n3 100 >/dev/null
+check "loss n3 100: n1 cannot reach n3" bash -c "! ip netns exec '$(ns n1)' ping -c 2 -i 0.2 -W 1 '$(addr n3)' >/dev/null 2>&1"
+check "loss n3 100: n1 still reaches n2" quiet ip netns exec "$(ns n1)" ping -c 1 -W 2 "$(addr n2)"
+check "loss n3 100 made a bridge table" quiet nft list table bridge "netrv_${NAME}_n3"
+"$LOCAL" loss --name "$NAME" n3 0 >/dev/null
+check "loss n3 0: n1 reaches n3 again" quiet ip netns exec "$(ns n1)" ping -c 1 -W 2 "$(addr n3)"
+"$LOCAL" loss --name "$NAME" n2 30 >/dev/null # left on: stop must remove it
+check "loss n2 30 made a bridge table" quiet nft list table bridge "netrv_${NAME}_n2"
+
 # --- status, stop, nothing left behind ----------------------------------------
 "$LOCAL" status --name "$NAME" >"$WORK/status"
 check "status names 3 nodes and the master" grep -q '^n1 .*MASTER' "$WORK/status"
@@ -247,7 +257,7 @@ done <"$WORK/netns"
 while read -r l; do
 	check "link $l is gone" bash -c "! ip link show '$l' >/dev/null 2>&1"
 done <"$WORK/links"
-check "nft table netrv_$NAME is gone" bash -c "! nft list table inet 'netrv_$NAME' >/dev/null 2>&1"
+check "no nft table of the cluster is left" bash -c "! nft list tables | grep -q 'netrv_$NAME'"
 check "state dir $STATE is gone" [ ! -e "$STATE" ]
 while read -r pid st; do
 	now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '$1 != "Z" { print $20 }')
