@@ -250,14 +250,26 @@ wait_ptp() {
 }
 
 # ---------------------------------------------------------------------------
-# netrv component configuration.  THE KEYS BELOW ARE GUESSES made before the
-# agent and collector landed: align them with agent/ and collector/ (their
-# config tables and --help) here, and only here.  Each function writes one
-# config file and prints the command line that runs it.
+# netrv component configuration.  The keys follow the option tables of the
+# agent, collector, lock engine and http branches as they were while this
+# was written (not yet merged): if a daemon refuses its config, align the
+# keys here, and only here.  Each function writes one config file and prints
+# the command line that runs it.
+#
+# Every agent gets uprobe event systems of its own (netrv_NAME_nI): all
+# agents share one kernel, and an agent replaces a probe of the same name.
 # ---------------------------------------------------------------------------
+uprobe_system() { echo "netrv_${name}_$1"; }
+# registers of the first two integer arguments, for uprobe fetch args
+case "$(uname -m)" in
+aarch64) ARG0=%x0 ARG1=%x1 ;;
+*) ARG0=%di ARG1=%si ;; # x86-64
+esac
+
 gen_collector_config() { # FILE -> prints the command
-	local conf=$1 k
+	local conf=$1 k i sys
 	k=$(info_get subnet)
+	mkdir -p "$STATE/collector/wal"
 	cat >"$conf" <<-EOF
 		# netrv-collector of local cluster '$name' (written by local.sh)
 		[collector]
@@ -265,52 +277,88 @@ gen_collector_config() { # FILE -> prints the command
 		ca = $STATE/pki/ca.crt
 		cert = $STATE/pki/collector.crt
 		key = $STATE/pki/collector.key
-		data_dir = $STATE/collector
 		liveness_timeout = 2s
 
-		[http]
-		listen = 127.0.0.1:$(info_get http_port)
+		[wal]
+		dir = $STATE/collector/wal
 
-		[verdicts]
-		log = $STATE/collector/verdicts.jsonl
+		[http]
+		listen = 127.0.0.1
+		port = $(info_get http_port)
+
+		[lock]
+		adapters = flock,user
+		user_modes = shared,exclusive
+		user_compatible = shared:shared
+		verdict_log = $STATE/collector/verdicts.jsonl
 	EOF
-	mkdir -p "$STATE/collector"
+	# the lock clients' view: uprobes on lock_acquired / lock_releasing
+	for ((i = 2; i <= nodes; i++)); do
+		sys=$(uprobe_system "n$i")
+		cat >>"$conf" <<-EOF
+
+			[lock_user acquired_n$i]
+			event = $sys:lock_acquired
+			action = acquire
+			name_field = name
+			mode_field = mode
+
+			[lock_user releasing_n$i]
+			event = $sys:lock_releasing
+			action = release
+			name_field = name
+		EOF
+	done
 	echo "$COLLECTOR_BIN --config $conf"
 }
 
 gen_agent_config() { # NODE FILE -> prints the command
-	local node=$1 conf=$2 k
+	local node=$1 conf=$2 k sys
 	k=$(info_get subnet)
+	sys=$(uprobe_system "$node")
+	mkdir -p "$STATE/$node/spool"
 	cat >"$conf" <<-EOF
 		# netrv-agent of node $node in local cluster '$name' (written by local.sh)
 		[agent]
 		node = $node
-		collector = $SUBNET_PREFIX.$k.254:$INGEST_PORT
+		instance = netrv_${name}_$node
+		events = filelock:flock_lock_inode filelock:posix_lock_inode
+		trace_clock = mono
+		# all nodes share one kernel: trace only this namespace's tasks
+		scope = netns
+		remove_instance = yes
+
+		[collector]
+		host = $SUBNET_PREFIX.$k.254
+		port = $INGEST_PORT
 		ca = $STATE/pki/ca.crt
 		cert = $STATE/pki/$node.crt
 		key = $STATE/pki/$node.key
-		spool_dir = $STATE/$node/spool
-		# all nodes share one kernel: trace only this namespace's tasks
-		scope = netns
-		instance = netrv_${name}_$node
-		trace_clock = mono
-		events = filelock:flock_lock_inode filelock:posix_lock_inode
+
+		[spool]
+		dir = $STATE/$node/spool
 
 		[ptp]
-		uds = $STATE/$node/ptp4l.sock
-		client_socket = $STATE/$node/agent-ptp.sock
-
-		[uprobe lock_acquired]
-		binary = $LOCKC_BIN
-		symbol = lock_acquired
-		fetch = name=+0(%di):string mode=%si:s32
-
-		[uprobe lock_releasing]
-		binary = $LOCKC_BIN
-		symbol = lock_releasing
-		fetch = name=+0(%di):string
+		uds_address = $STATE/$node/ptp4l.sock
+		self_address = $STATE/$node/agent-ptp.sock
 	EOF
-	mkdir -p "$STATE/$node/spool"
+	# lock clients run in n2..nN
+	if [ "${node#n}" -ge 2 ]; then
+		cat >>"$conf" <<-EOF
+
+			[uprobe lock_acquired]
+			binary = $LOCKC_BIN
+			symbol = lock_acquired
+			fetchargs = name=+0($ARG0):string mode=$ARG1:s32
+			system = $sys
+
+			[uprobe lock_releasing]
+			binary = $LOCKC_BIN
+			symbol = lock_releasing
+			fetchargs = name=+0($ARG0):string
+			system = $sys
+		EOF
+	fi
 	echo "$AGENT_BIN --config $conf"
 }
 # --------------------------- end of netrv configuration --------------------
@@ -431,6 +479,7 @@ teardown() {
 	tags=()
 	for tag in "$STATE"/procs/*; do tags+=("$(basename "$tag")"); done
 	[ ${#tags[@]} -gt 0 ] && stop_procs "${tags[@]}"
+	clean_tracefs
 	# The host ends of the veths first: that removes both ends at once,
 	# while a deleted namespace takes its devices away asynchronously.
 	while read -r link; do
@@ -461,6 +510,22 @@ teardown() {
 			{ nft delete table "$family" "$t" || say "could not delete nft table $family $t"; }
 	done < <(cat "$STATE/nft" 2>/dev/null)
 	rm -rf "$STATE"
+}
+
+# What a killed or crashed agent may leave in tracefs under the names this
+# cluster gave it: its instance and its uprobes (netrv_NAME_nI).
+clean_tracefs() {
+	local t=/sys/kernel/tracing d ev
+	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
+	[ -d "$t/instances" ] || return 0
+	for d in "$t/instances/netrv_${name}_n"*; do
+		rmdir "$d" 2>/dev/null || say "could not remove tracefs instance $d"
+	done
+	while read -r ev; do
+		echo "-:$ev" >>"$t/dynamic_events" 2>/dev/null ||
+			say "could not remove dynamic event $ev"
+	done < <(sed -n "s/^[pr]:\(netrv_${name}_n[0-9]*\/[^ ]*\) .*/\1/p" \
+		"$t/dynamic_events" 2>/dev/null)
 }
 
 cmd_start() {

@@ -59,6 +59,9 @@ cleanup() {
 			echo "-:$GROUP/$ev" >>"$TRACEFS/dynamic_events"
 	done
 	"$LOCAL" stop --name "$NAME" >/dev/null 2>&1
+	rmdir "$TRACEFS/instances/netrv_${NAME}_n2" 2>/dev/null
+	grep -q "^p:netrv_${NAME}_n2/lock_acquired " "$TRACEFS/dynamic_events" &&
+		echo "-:netrv_${NAME}_n2/lock_acquired" >>"$TRACEFS/dynamic_events"
 	rm -rf "$WORK"
 	if [ $failed -ne 0 ]; then
 		say "FAILED"
@@ -246,6 +249,12 @@ check "loss n3 0: n1 reaches n3 again" quiet ip netns exec "$(ns n1)" ping -c 1 
 "$LOCAL" loss --name "$NAME" n2 30 >/dev/null # left on: stop must remove it
 check "loss n2 30 made a bridge table" quiet nft list table bridge "netrv_${NAME}_n2"
 
+# --- what a crashed agent leaves in tracefs is removed by stop --------------------
+# (made here the way an agent of node n2 names them: netrv_NAME_n2)
+echo "p:netrv_${NAME}_n2/lock_acquired $LOCKC:$acq_off name=+0(%di):string" >>"$TRACEFS/dynamic_events"
+mkdir "$TRACEFS/instances/netrv_${NAME}_n2"
+echo 1 >"$TRACEFS/instances/netrv_${NAME}_n2/events/netrv_${NAME}_n2/lock_acquired/enable"
+
 # --- status, stop, nothing left behind ----------------------------------------
 "$LOCAL" status --name "$NAME" >"$WORK/status"
 check "status names 3 nodes and the master" grep -q '^n1 .*MASTER' "$WORK/status"
@@ -259,6 +268,8 @@ while read -r l; do
 done <"$WORK/links"
 check "no nft table of the cluster is left" bash -c "! nft list tables | grep -q 'netrv_$NAME'"
 check "state dir $STATE is gone" [ ! -e "$STATE" ]
+check "the agents' tracefs instance is gone" [ ! -e "$TRACEFS/instances/netrv_${NAME}_n2" ]
+check "the agents' uprobes are gone" bash -c "! grep -q 'netrv_${NAME}_' '$TRACEFS/dynamic_events'"
 while read -r pid st; do
 	now=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | awk '$1 != "Z" { print $20 }')
 	check "process $pid is gone" [ "$now" != "$st" ]
