@@ -31,6 +31,8 @@ struct mnode {
 	enum cnode_state state;
 	bool have_wm;
 	uint64_t wm_tai;
+	uint64_t eps; /* latest epsilon (cnode.clock follows the releases) */
+	int64_t tai_off; /* latest offset, for heartbeats */
 	uint64_t last_heard;
 	struct mbatch *head, *tail;
 	uint64_t queued;
@@ -329,7 +331,10 @@ void merge_push(struct merge *m, uint32_t node, Netrv__Batch *b,
 	uint32_t skip = 0;
 
 	heard(m, n, now_ns);
-	set_clock(n, b->clock);
+	n->eps = b->clock->epsilon_ns;
+	n->tai_off = b->clock->tai_offset_ns;
+	if (!n->queued)
+		set_clock(n, b->clock);
 	advance_wm(n, b->watermark_ns, b->clock->tai_offset_ns);
 	if (b->seq < n->pos_seq) {
 		m->st.skipped += b->n_event_type;
@@ -380,9 +385,13 @@ void merge_heartbeat(struct merge *m, uint32_t node, uint64_t wm_trace_ns,
 	struct mnode *n = m->nodes[node];
 
 	heard(m, n, now_ns);
-	if (clock)
-		set_clock(n, clock);
-	advance_wm(n, wm_trace_ns, n->c.clock.tai_offset_ns);
+	if (clock) {
+		n->eps = clock->epsilon_ns;
+		n->tai_off = clock->tai_offset_ns;
+		if (!n->queued)
+			set_clock(n, clock);
+	}
+	advance_wm(n, wm_trace_ns, n->tai_off);
 }
 
 /* Deliver (or count as late) the head event of @n and step past it. */
@@ -447,8 +456,8 @@ void merge_run(struct merge *m)
 			return;
 		if (n->wm_tai < bound)
 			bound = n->wm_tai;
-		if (n->c.clock.epsilon_ns > eps)
-			eps = n->c.clock.epsilon_ns;
+		if (n->eps > eps)
+			eps = n->eps;
 	}
 	if (any_up)
 		bound = bound > eps ? bound - eps : 0;
