@@ -154,7 +154,8 @@ static int make_batch(struct agent *a)
 	prev = a->last_t;
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t k = a->next_k + i, t = now > prev ? now : prev + 1;
-		int len = snprintf(name, sizeof(name), "res-%" PRIu64, k % 1000);
+		int len =
+			snprintf(name, sizeof(name), "res-%" PRIu64, k % 1000);
 
 		lg->deltas[i] = i ? t - prev : t - (prev ? prev : t);
 		prev = t;
@@ -283,7 +284,8 @@ static void finish(struct agent *a)
 	a->finished = true;
 	a->lg->finished++;
 	if (a->lg->finished == a->lg->nodes)
-		event_base_loopexit(a->lg->base, &(struct timeval){ 0, 200000 });
+		event_base_loopexit(a->lg->base,
+				    &(struct timeval){ 0, 200000 });
 }
 
 static void on_frame(struct agent *a, const struct frame *f)
@@ -388,7 +390,8 @@ static void agent_connect(struct agent *a)
 
 	if (!ssl)
 		return;
-	evutil_parse_sockaddr_port(a->lg->connect, (struct sockaddr *)&ss, &len);
+	evutil_parse_sockaddr_port(a->lg->connect, (struct sockaddr *)&ss,
+				   &len);
 	a->dec = frame_decoder_create(FRAME_HARD_MAX);
 	a->bev = bufferevent_openssl_socket_new(a->lg->base, -1, ssl,
 						BUFFEREVENT_SSL_CONNECTING,
@@ -499,8 +502,11 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
-	struct lg lg = { .prefix = "node", .batch = 1000, .window = 64,
-			 .eps_ns = 1000, .linger_ns = 500000000ull };
+	struct lg lg = { .prefix = "node",
+			 .batch = 1000,
+			 .window = 64,
+			 .eps_ns = 1000,
+			 .linger_ns = 500000000ull };
 	struct clocks_pair pair;
 	uint64_t timeout_s = 600, resent = 0, reconnects = 0, acked = 0;
 	struct timeval tick = { 0, 20000 };
@@ -510,20 +516,48 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "C:p:n:P:f:e:b:w:r:l:t:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
-		case 'C': lg.connect = optarg; break;
-		case 'p': lg.pki = optarg; break;
-		case 'n': lg.nodes = (unsigned int)atoi(optarg); break;
-		case 'P': lg.prefix = optarg; break;
-		case 'f': lg.first = (unsigned int)atoi(optarg); break;
-		case 'e': lg.events = strtoull(optarg, NULL, 0); break;
-		case 'b': lg.batch = (unsigned int)atoi(optarg); break;
-		case 'w': lg.window = (unsigned int)atoi(optarg); break;
-		case 'r': lg.rate = strtoull(optarg, NULL, 0); break;
-		case 'E': lg.eps_ns = strtoull(optarg, NULL, 0); break;
-		case 'l': lg.linger_ns = strtoull(optarg, NULL, 0) * 1000000ull; break;
-		case 't': timeout_s = strtoull(optarg, NULL, 0); break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'C':
+			lg.connect = optarg;
+			break;
+		case 'p':
+			lg.pki = optarg;
+			break;
+		case 'n':
+			lg.nodes = (unsigned int)atoi(optarg);
+			break;
+		case 'P':
+			lg.prefix = optarg;
+			break;
+		case 'f':
+			lg.first = (unsigned int)atoi(optarg);
+			break;
+		case 'e':
+			lg.events = strtoull(optarg, NULL, 0);
+			break;
+		case 'b':
+			lg.batch = (unsigned int)atoi(optarg);
+			break;
+		case 'w':
+			lg.window = (unsigned int)atoi(optarg);
+			break;
+		case 'r':
+			lg.rate = strtoull(optarg, NULL, 0);
+			break;
+		case 'E':
+			lg.eps_ns = strtoull(optarg, NULL, 0);
+			break;
+		case 'l':
+			lg.linger_ns = strtoull(optarg, NULL, 0) * 1000000ull;
+			break;
+		case 't':
+			timeout_s = strtoull(optarg, NULL, 0);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!lg.connect || !lg.pki || !lg.nodes || !lg.batch || !lg.window) {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -89,11 +90,20 @@ static void session_free(struct session *s)
 /* Drain libevent's OpenSSL error queue for this connection into the log. */
 static void drain_bev_errors(struct session *s, const char *what)
 {
+	SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
+	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
 	unsigned long e;
 	char buf[256];
 	bool any = false;
 
+	if (!s->tls_up && vr != X509_V_OK) {
+		pr_warning("%s: %s: client certificate rejected: %s", s->peer,
+			   what, X509_verify_cert_error_string(vr));
+		any = true;
+	}
 	while ((e = bufferevent_get_openssl_error(s->bev))) {
+		if (!ERR_GET_LIB(e))
+			continue; /* not an OpenSSL library error */
 		ERR_error_string_n(e, buf, sizeof(buf));
 		pr_warning("%s: %s: %s", s->peer, what, buf);
 		any = true;
@@ -180,12 +190,23 @@ int session_send(struct session *s, enum frame_type type,
 	return ret;
 }
 
+/*
+ * A refused connection is closed gracefully: once the Goodbye is written,
+ * shut down our sending side and read (discarding) until the peer closes,
+ * so that closing with unread input does not reset the connection and
+ * destroy the Goodbye in flight.  Bounded by the timeouts set below.
+ */
+static void closing_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	evbuffer_drain(in, evbuffer_get_length(in));
+}
+
 static void closing_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct session *s = arg;
-
 	if (!evbuffer_get_length(bufferevent_get_output(bev)))
-		session_free(s);
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void closing_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -220,12 +241,16 @@ void session_refuse(struct session *s, Netrv__GoodbyeCode code, const char *fmt,
 		pipeline_session_gone(s->ing->p, s->node, s);
 		s->node = NULL;
 	}
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_enable(s->bev, EV_WRITE);
-	bufferevent_set_timeouts(s->bev, NULL, &tv);
-	bufferevent_setcb(s->bev, NULL, closing_write_cb, closing_event_cb, s);
-	if (!evbuffer_get_length(bufferevent_get_output(s->bev)))
+	if (!s->tls_up) {
 		session_free(s);
+		return;
+	}
+	bufferevent_setwatermark(s->bev, EV_READ, 0, 0);
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+	bufferevent_setcb(s->bev, closing_read_cb, closing_write_cb,
+			  closing_event_cb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	closing_write_cb(s->bev, s);
 }
 
 void session_pause(struct session *s, bool pause)
@@ -394,11 +419,34 @@ static void listener_error_cb(struct evconnlistener *lst, void *arg)
 	pr_err("accept: %m (connections are refused until this clears)");
 }
 
+/* "HOST:PORT" or "[V6]:PORT"; port 0 is allowed (any free port). */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss,
 			int *sslen)
 {
-	*sslen = sizeof(*ss);
-	return evutil_parse_sockaddr_port(listen, (struct sockaddr *)ss, sslen);
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV | AI_PASSIVE };
+	struct addrinfo *res;
+	char host[256];
+	const char *colon = strrchr(listen, ':');
+	size_t hl;
+
+	if (!colon || colon == listen)
+		return -1;
+	hl = (size_t)(colon - listen);
+	if (listen[0] == '[' && hl >= 2 && listen[hl - 1] == ']') {
+		listen++;
+		hl -= 2;
+	}
+	if (hl >= sizeof(host))
+		return -1;
+	memcpy(host, listen, hl);
+	host[hl] = 0;
+	if (getaddrinfo(host, colon + 1, &hints, &res))
+		return -1;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sslen = (int)res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
 }
 
 static SSL_CTX *tls_context(const struct ingest_config *cfg)

@@ -235,7 +235,8 @@ static void set_clock(struct mnode *n, const Netrv__ClockStatus *clk)
 	n->c.clock = *clk;
 	if (len > sizeof(n->gm))
 		len = sizeof(n->gm);
-	memcpy(n->gm, clk->gm_identity.data, len);
+	if (len)
+		memcpy(n->gm, clk->gm_identity.data, len);
 	n->c.clock.gm_identity.data = n->gm;
 	n->c.clock.gm_identity.len = len;
 }

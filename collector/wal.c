@@ -389,6 +389,8 @@ void wal_trim(struct wal_node *wn, uint64_t done_seq, uint64_t now_ns)
 	uint64_t kept = 0;
 	size_t cut = 0;
 
+	if (wn->n_segs < 2)
+		return; /* the newest segment stays open */
 	/* Walk closed segments newest first, keeping within the limits. */
 	for (size_t i = wn->n_segs - 1; i-- > 0;) {
 		struct wal_seg *s = &wn->segs[i];

@@ -360,7 +360,8 @@ out:
 	schema_destroy(sc);
 	free(g);
 	if (fails)
-		fprintf(stderr, "merge property: failing seed %llu (%d nodes)\n",
+		fprintf(stderr,
+			"merge property: failing seed %llu (%d nodes)\n",
 			(unsigned long long)seed, nn);
 	return fails;
 }
