@@ -36,7 +36,7 @@
 
 static char h_dir[256];
 
-static uint64_t h_now_ms(void)
+static inline uint64_t h_now_ms(void)
 {
 	struct timespec ts;
 
@@ -44,15 +44,15 @@ static uint64_t h_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static void h_sleep_ms(unsigned int ms)
+static inline void h_sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 
 	nanosleep(&ts, NULL);
 }
 
-static int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int h_sh(const char *fmt, ...)
+static inline int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int h_sh(const char *fmt, ...)
 {
 	char cmd[4096];
 	va_list ap;
@@ -64,7 +64,7 @@ static int h_sh(const char *fmt, ...)
 }
 
 /* A private directory /tmp/netrv-TAG-PID-XXXXXX, removed by h_cleanup(). */
-static int h_setup(const char *tag)
+static inline int h_setup(const char *tag)
 {
 	snprintf(h_dir, sizeof(h_dir), "/tmp/netrv-%s-%d-XXXXXX", tag,
 		 (int)getpid());
@@ -74,7 +74,7 @@ static int h_setup(const char *tag)
 		    NETRV_PKI, h_dir);
 }
 
-static void h_cleanup(void)
+static inline void h_cleanup(void)
 {
 	if (h_dir[0] && !getenv("NETRV_KEEP"))
 		h_sh("rm -rf '%s'", h_dir);
@@ -104,7 +104,7 @@ static char *h_read_file(const char *path, size_t *lenp)
 }
 
 /* Wait up to @ms for @needle in file @path; return true if seen. */
-static bool h_wait_for(const char *path, const char *needle, unsigned int ms)
+static inline bool h_wait_for(const char *path, const char *needle, unsigned int ms)
 {
 	uint64_t end = h_now_ms() + ms;
 
@@ -131,7 +131,7 @@ struct h_proc {
  * h_dir/events.jsonl, log in h_dir/collector-N.log, and NULL-terminated
  * extra "section.key=value" arguments.
  */
-static int h_collector_start(struct h_proc *p, const char *listen, ...)
+static inline int h_collector_start(struct h_proc *p, const char *listen, ...)
 {
 	static int runs;
 	char *argv[64];
@@ -178,7 +178,7 @@ static int h_collector_start(struct h_proc *p, const char *listen, ...)
 }
 
 /* Signal @p and wait up to @ms for it; SIGKILL after. Return: status. */
-static int h_stop(struct h_proc *p, int sig, unsigned int ms)
+static inline int h_stop(struct h_proc *p, int sig, unsigned int ms)
 {
 	uint64_t end = h_now_ms() + ms;
 	int status = -1;
@@ -208,7 +208,7 @@ struct tclient {
 	size_t have, off;
 };
 
-static void tc_close(struct tclient *c)
+static inline void tc_close(struct tclient *c)
 {
 	if (c->ssl)
 		SSL_free(c->ssl);
@@ -226,7 +226,7 @@ static void tc_close(struct tclient *c)
  * verified (the tests are about what the collector accepts).
  * Return: 0 when the handshake completed on our side.
  */
-static int tc_connect(struct tclient *c, int port, const char *crt,
+static inline int tc_connect(struct tclient *c, int port, const char *crt,
 		      const char *key)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
@@ -256,7 +256,7 @@ static int tc_connect(struct tclient *c, int port, const char *crt,
 	return 0;
 }
 
-static int tc_connect_node(struct tclient *c, int port, const char *dir,
+static inline int tc_connect_node(struct tclient *c, int port, const char *dir,
 			   const char *name)
 {
 	char crt[512], key[512];
@@ -266,12 +266,12 @@ static int tc_connect_node(struct tclient *c, int port, const char *dir,
 	return tc_connect(c, port, crt, key);
 }
 
-static int tc_write(struct tclient *c, const void *buf, size_t len)
+static inline int tc_write(struct tclient *c, const void *buf, size_t len)
 {
 	return SSL_write(c->ssl, buf, (int)len) == (int)len ? 0 : -1;
 }
 
-static int tc_send(struct tclient *c, enum frame_type type,
+static inline int tc_send(struct tclient *c, enum frame_type type,
 		   const ProtobufCMessage *m)
 {
 	size_t len = msg_frame_size(m);
@@ -331,7 +331,7 @@ static ProtobufCMessage *tc_expect(struct tclient *c, enum frame_type want)
 	return NULL;
 }
 
-static int tc_hello(struct tclient *c, const char *node, uint64_t *last_seq)
+static inline int tc_hello(struct tclient *c, const char *node, uint64_t *last_seq)
 {
 	Netrv__Hello h = NETRV__HELLO__INIT;
 	Netrv__HelloAck *ack;
@@ -351,7 +351,7 @@ static int tc_hello(struct tclient *c, const char *node, uint64_t *last_seq)
 }
 
 /* The load generator's schema, as a frame payload message. */
-static int tc_schema(struct tclient *c)
+static inline int tc_schema(struct tclient *c)
 {
 	Netrv__Field f[4], *fp[4];
 	Netrv__EventType t = NETRV__EVENT_TYPE__INIT, *tp = &t;
@@ -388,7 +388,7 @@ struct tbatch {
 	struct bytebuf fields;
 };
 
-static void tb_make(struct tbatch *tb, const char *node, uint64_t seq,
+static inline void tb_make(struct tbatch *tb, const char *node, uint64_t seq,
 		    uint64_t k0, unsigned int n, uint64_t t0)
 {
 	char name[32];
@@ -424,7 +424,7 @@ static void tb_make(struct tbatch *tb, const char *node, uint64_t seq,
 }
 
 /* Wait for an Ack covering @seq; return the acked seq or 0. */
-static uint64_t tc_wait_ack(struct tclient *c, uint64_t seq)
+static inline uint64_t tc_wait_ack(struct tclient *c, uint64_t seq)
 {
 	uint64_t end = h_now_ms() + 10000, got = 0;
 
@@ -448,7 +448,7 @@ static uint64_t tc_wait_ack(struct tclient *c, uint64_t seq)
 typedef void (*h_event_fn)(void *arg, const char *node, uint64_t seq,
 			   uint32_t index, uint64_t k, uint64_t h);
 
-static long h_read_events(const char *path, h_event_fn fn, void *arg)
+static inline long h_read_events(const char *path, h_event_fn fn, void *arg)
 {
 	char *t = h_read_file(path, NULL), *line, *save;
 	long n = 0;
