@@ -69,7 +69,7 @@ struct lg {
 	struct event_base *base;
 	const char *connect, *pki, *prefix;
 	unsigned int nodes, first, batch, window;
-	uint64_t events, rate, eps_ns, linger_ns, deadline_ns;
+	uint64_t events, rate, eps_ns, linger_ns, deadline_ns, hb_ns;
 	struct agent *agents;
 	unsigned int finished;
 	struct event *tick_ev;
@@ -407,13 +407,13 @@ static void retry_cb(evutil_socket_t fd, short what, void *arg)
 	agent_connect(arg);
 }
 
-/* Every 20 ms: rate pacing, heartbeats, finishing. */
+/* Every tick: rate pacing, heartbeats, finishing. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lg *lg = arg;
 	uint64_t now = now_mono();
 	static uint64_t last_hb;
-	bool hb = now - last_hb >= 100000000ull;
+	bool hb = now - last_hb >= lg->hb_ns;
 
 	if (hb)
 		last_hb = now;
@@ -480,6 +480,7 @@ static void usage(FILE *out)
 	      "  -r, --rate R             events/s per agent (default 0: as fast as possible)\n"
 	      "      --eps NS             epsilon the agents claim (default 1000)\n"
 	      "  -l, --linger MS          heartbeats after the last ack (default 500)\n"
+	      "  -H, --heartbeat MS       heartbeat (watermark) interval (default 100)\n"
 	      "  -t, --timeout S          give up after S seconds (default 600)\n",
 	      out);
 }
@@ -498,6 +499,7 @@ int main(int argc, char **argv)
 		{ "rate", required_argument, NULL, 'r' },
 		{ "eps", required_argument, NULL, 'E' },
 		{ "linger", required_argument, NULL, 'l' },
+		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
@@ -513,7 +515,7 @@ int main(int argc, char **argv)
 	int opt, ret = 1;
 
 	log_setup("netrv-loadgen", LOG_INFO);
-	while ((opt = getopt_long(argc, argv, "C:p:n:P:f:e:b:w:r:l:t:h", opts,
+	while ((opt = getopt_long(argc, argv, "C:p:n:P:f:e:b:w:r:l:H:t:h", opts,
 				  NULL)) != -1) {
 		switch (opt) {
 		case 'C':
@@ -548,6 +550,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			lg.linger_ns = strtoull(optarg, NULL, 0) * 1000000ull;
+			break;
+		case 'H':
+			lg.hb_ns = strtoull(optarg, NULL, 0) * 1000000ull;
 			break;
 		case 't':
 			timeout_s = strtoull(optarg, NULL, 0);
@@ -595,6 +600,8 @@ int main(int argc, char **argv)
 			a->done_ns = lg.start_ns;
 		agent_connect(a);
 	}
+	if (lg.hb_ns < 20000000ull)
+		tick.tv_usec = (suseconds_t)(lg.hb_ns / 1000 ? lg.hb_ns / 1000 : 1000);
 	lg.tick_ev = event_new(lg.base, -1, EV_PERSIST, tick_cb, &lg);
 	event_add(lg.tick_ev, &tick);
 	event_base_dispatch(lg.base);
