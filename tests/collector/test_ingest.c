@@ -295,6 +295,18 @@ int main(int argc, char **argv)
 	REQUIRE(!h_setup("ingest"));
 	snprintf(pki, sizeof(pki), "%s/pki", h_dir);
 	REQUIRE(!h_sh("%s %s node good alpha beta gamma", NETRV_PKI, pki));
+	/* configuration errors name FILE:LINE; --check-config says so */
+	CHECK(h_sh("printf '[collector]\\nlisten = 127.0.0.1:1\\nlisen = x\\n' > %s/bad.conf && "
+		   "%s -c %s/bad.conf --check-config 2> %s/bad.out",
+		   h_dir, NETRV_COLLECTOR, h_dir, h_dir) != 0);
+	{
+		char path[300];
+
+		snprintf(path, sizeof(path), "%s/bad.out", h_dir);
+		CHECK(h_wait_for(path, "bad.conf:3", 1000));
+	}
+	CHECK(!h_sh("%s --check-config collector.listen=127.0.0.1:1 > /dev/null",
+		    NETRV_COLLECTOR));
 	REQUIRE(!h_collector_start(&coll, "127.0.0.1:0",
 				   "collector.max_frame=64K",
 				   "collector.liveness_timeout=500ms",
