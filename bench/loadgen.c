@@ -601,7 +601,8 @@ int main(int argc, char **argv)
 		agent_connect(a);
 	}
 	if (lg.hb_ns < 20000000ull)
-		tick.tv_usec = (suseconds_t)(lg.hb_ns / 1000 ? lg.hb_ns / 1000 : 1000);
+		tick.tv_usec =
+			(suseconds_t)(lg.hb_ns / 1000 ? lg.hb_ns / 1000 : 1000);
 	lg.tick_ev = event_new(lg.base, -1, EV_PERSIST, tick_cb, &lg);
 	event_add(lg.tick_ev, &tick);
 	event_base_dispatch(lg.base);

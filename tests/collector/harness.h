@@ -51,7 +51,8 @@ static inline void h_sleep_ms(unsigned int ms)
 	nanosleep(&ts, NULL);
 }
 
-static inline int h_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static inline int h_sh(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
 static inline int h_sh(const char *fmt, ...)
 {
 	char cmd[4096];
@@ -104,7 +105,8 @@ static char *h_read_file(const char *path, size_t *lenp)
 }
 
 /* Wait up to @ms for @needle in file @path; return true if seen. */
-static inline bool h_wait_for(const char *path, const char *needle, unsigned int ms)
+static inline bool h_wait_for(const char *path, const char *needle,
+			      unsigned int ms)
 {
 	uint64_t end = h_now_ms() + ms;
 
@@ -227,7 +229,7 @@ static inline void tc_close(struct tclient *c)
  * Return: 0 when the handshake completed on our side.
  */
 static inline int tc_connect(struct tclient *c, int port, const char *crt,
-		      const char *key)
+			     const char *key)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_port = htons((uint16_t)port) };
@@ -257,7 +259,7 @@ static inline int tc_connect(struct tclient *c, int port, const char *crt,
 }
 
 static inline int tc_connect_node(struct tclient *c, int port, const char *dir,
-			   const char *name)
+				  const char *name)
 {
 	char crt[512], key[512];
 
@@ -272,7 +274,7 @@ static inline int tc_write(struct tclient *c, const void *buf, size_t len)
 }
 
 static inline int tc_send(struct tclient *c, enum frame_type type,
-		   const ProtobufCMessage *m)
+			  const ProtobufCMessage *m)
 {
 	size_t len = msg_frame_size(m);
 	uint8_t *buf = malloc(len);
@@ -331,7 +333,8 @@ static ProtobufCMessage *tc_expect(struct tclient *c, enum frame_type want)
 	return NULL;
 }
 
-static inline int tc_hello(struct tclient *c, const char *node, uint64_t *last_seq)
+static inline int tc_hello(struct tclient *c, const char *node,
+			   uint64_t *last_seq)
 {
 	Netrv__Hello h = NETRV__HELLO__INIT;
 	Netrv__HelloAck *ack;
@@ -389,7 +392,7 @@ struct tbatch {
 };
 
 static inline void tb_make(struct tbatch *tb, const char *node, uint64_t seq,
-		    uint64_t k0, unsigned int n, uint64_t t0)
+			   uint64_t k0, unsigned int n, uint64_t t0)
 {
 	char name[32];
 

@@ -26,8 +26,8 @@ struct seen {
 	long order;
 };
 
-static void on_event(void *arg, const char *node, uint64_t seq,
-		     uint32_t index, uint64_t k, uint64_t h)
+static void on_event(void *arg, const char *node, uint64_t seq, uint32_t index,
+		     uint64_t k, uint64_t h)
 {
 	struct seen *s = arg;
 	int i;
@@ -60,10 +60,9 @@ static pid_t start_loadgen(int port)
 
 		snprintf(nodes, sizeof(nodes), "%d", NODES);
 		snprintf(events, sizeof(events), "%d", EVENTS);
-		execl(NETRV_LOADGEN, NETRV_LOADGEN, "-C", conn, "-p", pki,
-		      "-n", nodes, "-P", "n", "-e", events, "-b", "200", "-w",
-		      "16", "-r", "20000", "-l", "1500", "-t", "90",
-		      (char *)NULL);
+		execl(NETRV_LOADGEN, NETRV_LOADGEN, "-C", conn, "-p", pki, "-n",
+		      nodes, "-P", "n", "-e", events, "-b", "200", "-w", "16",
+		      "-r", "20000", "-l", "1500", "-t", "90", (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -93,10 +92,9 @@ int main(int argc, char **argv)
 		h_sleep_ms(700);
 		h_stop(&coll, SIGKILL, 2000);
 		h_sleep_ms(200);
-		REQUIRE(!h_collector_start(&coll, listen,
-					   "wal.checkpoint_interval=200ms",
-					   "collector.liveness_timeout=20s",
-					   NULL));
+		REQUIRE(!h_collector_start(
+			&coll, listen, "wal.checkpoint_interval=200ms",
+			"collector.liveness_timeout=20s", NULL));
 	}
 	/* the agents finish once everything is acknowledged */
 	for (uint64_t end = h_now_ms() + 100000; h_now_ms() < end;) {
@@ -108,7 +106,11 @@ int main(int argc, char **argv)
 	}
 	REQUIRE(lg < 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	CHECK(WIFEXITED(h_stop(&coll, SIGTERM, 10000)));
+	{
+		int st = h_stop(&coll, SIGTERM, 10000);
+
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 
 	snprintf(path, sizeof(path), "%s/events.jsonl", h_dir);
 	n = h_read_events(path, on_event, seen);
@@ -119,8 +121,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < NODES; i++)
 		for (int k = 0; k < EVENTS; k++)
 			if (!CHECK(seen->once[i][k] == 1)) {
-				fprintf(stderr, "node n%d event %d seen %u times\n",
-					i, k, seen->once[i][k]);
+				fprintf(stderr,
+					"node n%d event %d seen %u times\n", i,
+					k, seen->once[i][k]);
 				i = NODES;
 				break;
 			}

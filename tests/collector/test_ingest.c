@@ -305,8 +305,9 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/bad.out", h_dir);
 		CHECK(h_wait_for(path, "bad.conf:3", 1000));
 	}
-	CHECK(!h_sh("%s --check-config collector.listen=127.0.0.1:1 > /dev/null",
-		    NETRV_COLLECTOR));
+	CHECK(!h_sh(
+		"%s --check-config collector.listen=127.0.0.1:1 > /dev/null",
+		NETRV_COLLECTOR));
 	REQUIRE(!h_collector_start(&coll, "127.0.0.1:0",
 				   "collector.max_frame=64K",
 				   "collector.liveness_timeout=500ms",
@@ -368,7 +369,11 @@ int main(int argc, char **argv)
 	REQUIRE(h_wait_for(coll.log, "(CN gamma): refused", 5000));
 	h_sleep_ms(1500);
 	tc_close(&good);
-	CHECK(WIFEXITED(h_stop(&coll, SIGTERM, 10000)));
+	{
+		int st = h_stop(&coll, SIGTERM, 10000);
+
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
 	snprintf(log_tail, sizeof(log_tail), "%s/events.jsonl", h_dir);
 	n = h_read_events(log_tail, on_event, seen);
 	CHECK_INT(n, (long)good_seq * EV_PER_BATCH);

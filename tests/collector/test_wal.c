@@ -142,8 +142,9 @@ static void test_torn_tail(void)
 {
 	char path[512];
 	off_t before = newest_segment(path, sizeof(path)), after;
-	uint8_t torn[24 + 10] = { 'N', 'W', 'A', 'L', FRAME_BATCH, 0, 0, 0,
-				  0xe8, 0x03 }; /* claims 1000 bytes */
+	uint8_t torn[24 + 10] = {
+		'N', 'W', 'A', 'L', FRAME_BATCH, 0, 0, 0, 0xe8, 0x03
+	}; /* claims 1000 bytes */
 	struct got g = { 0 };
 	struct wal *w = NULL;
 	int fd;
