@@ -42,7 +42,7 @@ tmp=$(mktemp -d /tmp/netrv-bench-$$-XXXXXX)
 cpid=
 cleanup() {
 	[ -n "$cpid" ] && kill -9 "$cpid" 2>/dev/null || true
-	rm -rf "$tmp"
+	[ -n "${KEEP:-}" ] && echo "kept $tmp" >&2 || rm -rf "$tmp"
 }
 trap cleanup EXIT
 
@@ -52,7 +52,8 @@ run() { # run N LOADGEN-ARGS... : start a collector, run the agents, stop it
 	rm -rf "$tmp/wal" "$tmp/stats.json"
 	"$coll" collector.listen=127.0.0.1:0 collector.ca="$pki/ca.crt" \
 		collector.cert="$pki/collector.crt" collector.key="$pki/collector.key" \
-		collector.log_level=notice wal.dir="$tmp/wal" \
+		collector.log_level=notice collector.liveness_timeout=1s \
+		wal.dir="$tmp/wal" \
 		output.stats_file="$tmp/stats.json" 2>"$tmp/collector.log" &
 	cpid=$!
 	port=
@@ -64,6 +65,9 @@ run() { # run N LOADGEN-ARGS... : start a collector, run the agents, stop it
 	[ -n "$port" ] || { cat "$tmp/collector.log" >&2; exit 1; }
 	"$lg" -C "127.0.0.1:$port" -p "$pki" -n "$n" -P a -t 600 "$@" \
 		>"$tmp/loadgen.out" 2>"$tmp/loadgen.log"
+	# agents that could not say Goodbye become unreachable after 1 s,
+	# then the merge releases the rest
+	sleep 1.5
 	kill -TERM "$cpid"
 	wait "$cpid" || true
 	cpid=

@@ -508,7 +508,8 @@ int main(int argc, char **argv)
 			 .batch = 1000,
 			 .window = 64,
 			 .eps_ns = 1000,
-			 .linger_ns = 500000000ull };
+			 .linger_ns = 500000000ull,
+			 .hb_ns = 100000000ull };
 	struct clocks_pair pair;
 	uint64_t timeout_s = 600, resent = 0, reconnects = 0, acked = 0;
 	struct timeval tick = { 0, 20000 };

@@ -280,6 +280,8 @@ static int handle_frame(struct session *s, const struct frame *f)
 {
 	struct ingest *ing = s->ing;
 
+	pr_debug("%s: %s frame, %u bytes", s->peer, frame_type_str(f->type),
+		 f->len);
 	if (!s->node) {
 		if (f->type != FRAME_HELLO) {
 			session_refuse(s, NETRV__GOODBYE_CODE__GOODBYE_PROTOCOL,

@@ -9,9 +9,12 @@
  * while they are at or below it.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
+#define LOG_SUBSYS "merge"
+#include "log.h"
 #include "merge.h"
 
 struct mbatch {
@@ -492,6 +495,13 @@ void merge_run(struct merge *m)
 	}
 }
 
+static void mark_unreachable(struct merge *m, struct mnode *n, uint64_t now_tai)
+{
+	n->state = CNODE_UNREACHABLE;
+	tell_state(m, n, now_tai);
+	tell_loss(m, n, n->have_wm ? n->wm_tai : m->told, now_tai, 0);
+}
+
 void merge_tick(struct merge *m, uint64_t now_ns, uint64_t now_tai)
 {
 	for (uint32_t i = 0; i < m->n_nodes; i++) {
@@ -500,10 +510,40 @@ void merge_tick(struct merge *m, uint64_t now_ns, uint64_t now_tai)
 		if (n->state != CNODE_UP || now_ns < n->last_heard ||
 		    now_ns - n->last_heard < m->liveness_ns)
 			continue;
-		n->state = CNODE_UNREACHABLE;
-		tell_state(m, n, now_tai);
-		tell_loss(m, n, n->have_wm ? n->wm_tai : m->told, now_tai, 0);
+		mark_unreachable(m, n, now_tai);
 	}
+}
+
+void merge_gone(struct merge *m, uint32_t node, uint64_t now_tai)
+{
+	if (m->nodes[node]->state == CNODE_UP)
+		mark_unreachable(m, m->nodes[node], now_tai);
+}
+
+void merge_log_waiting(const struct merge *m)
+{
+	const struct mnode *slow = NULL;
+	uint64_t queued = 0;
+
+	for (uint32_t i = 0; i < m->n_nodes; i++) {
+		const struct mnode *n = m->nodes[i];
+
+		queued += n->queued;
+		if (n->state == CNODE_UP &&
+		    (!slow || !n->have_wm ||
+		     (slow->have_wm && n->wm_tai < slow->wm_tai)))
+			slow = n;
+	}
+	if (!queued)
+		return;
+	if (slow)
+		pr_info("%" PRIu64
+			" events wait for watermarks; the oldest watermark is %s's (%s%" PRIu64
+			" ns TAI)",
+			queued, slow->name, slow->have_wm ? "" : "none yet, ",
+			slow->wm_tai);
+	else
+		pr_info("%" PRIu64 " events queued", queued);
 }
 
 uint64_t merge_queued(const struct merge *m, uint32_t node)

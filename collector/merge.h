@@ -104,6 +104,18 @@ void merge_run(struct merge *m);
  */
 void merge_tick(struct merge *m, uint64_t now_ns, uint64_t now_tai);
 
+/**
+ * merge_gone - @node said Goodbye: it is unreachable now, not after the
+ * liveness timeout (same reports as merge_tick())
+ */
+void merge_gone(struct merge *m, uint32_t node, uint64_t now_tai);
+
+/**
+ * merge_log_waiting - log (info) what is still queued and which node's
+ * watermark holds it back; for shutdown and diagnosis
+ */
+void merge_log_waiting(const struct merge *m);
+
 /** merge_queued - events of @node waiting in the merge */
 uint64_t merge_queued(const struct merge *m, uint32_t node);
 

@@ -54,7 +54,7 @@ struct pipeline {
 	struct merge *merge;
 	struct pnode **nodes; /* same index as in the merge */
 	uint32_t n_nodes;
-	struct event *sync_ev, *tick_ev;
+	struct event *sync_ev, *tick_ev, *walsync_ev;
 	bool sync_armed;
 	uint64_t last_ckpt_ns;
 	uint64_t released_at_ckpt;
@@ -279,12 +279,47 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/*
+ * Start a background sync when the policy wants one: at once for "always"
+ * or when sync_bytes are written, else after sync_interval.  A sync in
+ * flight batches everything written meanwhile into the next (group
+ * commit); the loop never waits for the disk.
+ */
+static void kick_sync(struct pipeline *p, bool now)
+{
+	if (!wal_pending(p->wal) || p->cfg.sync == WAL_SYNC_NONE)
+		return;
+	if (now || p->cfg.sync == WAL_SYNC_ALWAYS ||
+	    wal_pending(p->wal) >= p->cfg.sync_bytes) {
+		wal_sync_start(p->wal);
+		return;
+	}
+	if (!p->sync_armed) {
+		struct timeval tv = { (time_t)(p->cfg.sync_interval_ns /
+					       NSEC_PER_SEC),
+				      (suseconds_t)(p->cfg.sync_interval_ns %
+						    NSEC_PER_SEC / 1000) };
+
+		p->sync_armed = true;
+		evtimer_add(p->sync_ev, &tv);
+	}
+}
+
 static void sync_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct pipeline *p = arg;
 
 	p->sync_armed = false;
-	sync_now(p);
+	kick_sync(p, true);
+}
+
+static void walsync_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct pipeline *p = arg;
+
+	wal_sync_finish(p->wal);
+	send_acks(p);
+	kick_sync(p, false);
 }
 
 struct pipeline *pipeline_create(struct event_base *base,
@@ -306,7 +341,11 @@ struct pipeline *pipeline_create(struct event_base *base,
 	p->merge = merge_create(cfg->liveness_ns);
 	p->sync_ev = evtimer_new(base, sync_cb, p);
 	p->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, p);
-	if (!p->wal || !p->merge || !p->sync_ev || !p->tick_ev) {
+	if (p->wal)
+		p->walsync_ev = event_new(base, wal_sync_fd(p->wal),
+					  EV_READ | EV_PERSIST, walsync_cb, p);
+	if (!p->wal || !p->merge || !p->sync_ev || !p->tick_ev ||
+	    !p->walsync_ev || event_add(p->walsync_ev, NULL)) {
 		pipeline_destroy(p);
 		return NULL;
 	}
@@ -457,7 +496,9 @@ void pipeline_stop(struct pipeline *p)
 {
 	event_del(p->tick_ev);
 	event_del(p->sync_ev);
+	event_del(p->walsync_ev);
 	merge_run(p->merge);
+	merge_log_waiting(p->merge);
 	take_checkpoint(p);
 }
 
@@ -469,6 +510,8 @@ void pipeline_destroy(struct pipeline *p)
 		event_free(p->sync_ev);
 	if (p->tick_ev)
 		event_free(p->tick_ev);
+	if (p->walsync_ev)
+		event_free(p->walsync_ev);
 	merge_destroy(p->merge);
 	for (uint32_t i = 0; i < p->n_nodes; i++) {
 		struct pnode *n = p->nodes[i];
@@ -647,6 +690,8 @@ int pipeline_frame(struct pipeline *p, struct pnode *n, struct session *s,
 		g = (Netrv__Goodbye *)m;
 		pr_info("%s: goodbye from the agent (code %d): %s",
 			session_peer(s), g->code, escape(g->reason, esc, 200));
+		/* it said it leaves: do not wait for the liveness timeout */
+		merge_gone(p->merge, n->idx, clocks_now(CLOCK_TAI));
 		protobuf_c_message_free_unpacked(m, NULL);
 		session_refuse(s, NETRV__GOODBYE_CODE__GOODBYE_NORMAL,
 			       "agent said goodbye");
@@ -664,29 +709,10 @@ int pipeline_frame(struct pipeline *p, struct pnode *n, struct session *s,
 
 void pipeline_read_done(struct pipeline *p)
 {
-	switch (p->cfg.sync) {
-	case WAL_SYNC_ALWAYS:
-		sync_now(p);
-		break;
-	case WAL_SYNC_BATCH:
-		if (wal_pending(p->wal) >= p->cfg.sync_bytes) {
-			sync_now(p);
-		} else if (wal_pending(p->wal) && !p->sync_armed) {
-			struct timeval tv = {
-				(time_t)(p->cfg.sync_interval_ns /
-					 NSEC_PER_SEC),
-				(suseconds_t)(p->cfg.sync_interval_ns %
-					      NSEC_PER_SEC / 1000)
-			};
-
-			p->sync_armed = true;
-			evtimer_add(p->sync_ev, &tv);
-		}
-		break;
-	case WAL_SYNC_NONE:
+	if (p->cfg.sync == WAL_SYNC_NONE)
 		send_acks(p);
-		break;
-	}
+	else
+		kick_sync(p, false);
 	merge_run(p->merge);
 	resume_nodes(p);
 }

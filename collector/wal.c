@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -58,8 +60,25 @@ struct wal_node {
 	struct wal_node *next_dirty;
 };
 
+/* One node's part of a background sync. */
+struct wal_job {
+	struct wal_node *wn;
+	int fd; /* dup of its segment, closed after the sync */
+	uint64_t seq; /* written when the job was taken */
+};
+
 struct wal {
 	struct wal_config cfg;
+	/* background sync: the loop owns jobs while !busy */
+	pthread_t thread;
+	bool thread_up;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool busy, done, stop;
+	int result;
+	int efd;
+	struct wal_job *jobs;
+	size_t n_jobs, cap_jobs;
 	char *dir;
 	int dirfd;
 	int lockfd;
@@ -77,6 +96,45 @@ static uint32_t record_crc(const struct wal_hdr *h, const void *payload)
 	return crc32c(crc32c(0, &c, sizeof(c)), payload, h->len);
 }
 
+/* Above this many dirty segments one syncfs() beats one fdatasync each. */
+#define WAL_SYNCFS_MIN 8
+
+static int sync_jobs(struct wal_job *jobs, size_t n)
+{
+	if (n >= WAL_SYNCFS_MIN)
+		return syncfs(jobs[0].fd);
+	for (size_t i = 0; i < n; i++)
+		if (fdatasync(jobs[i].fd))
+			return -1;
+	return 0;
+}
+
+static void *sync_thread(void *arg)
+{
+	struct wal *w = arg;
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		int r;
+
+		while (!w->stop && (!w->busy || w->done))
+			pthread_cond_wait(&w->cond, &w->lock);
+		if (w->stop)
+			break;
+		pthread_mutex_unlock(&w->lock);
+		r = sync_jobs(w->jobs, w->n_jobs) ? errno : 0;
+		pthread_mutex_lock(&w->lock);
+		w->result = r;
+		w->done = true;
+		pthread_cond_broadcast(&w->cond);
+		if (write(w->efd, &one, sizeof(one)) < 0)
+			pr_err("sync thread: eventfd: %m");
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
 struct wal *wal_open(const struct wal_config *cfg)
 {
 	struct wal *w = calloc(1, sizeof(*w));
@@ -84,7 +142,7 @@ struct wal *wal_open(const struct wal_config *cfg)
 	if (!w)
 		return NULL;
 	w->cfg = *cfg;
-	w->dirfd = w->lockfd = -1;
+	w->dirfd = w->lockfd = w->efd = -1;
 	w->dir = strdup(cfg->dir);
 	if (!w->dir)
 		goto fail;
@@ -108,6 +166,16 @@ struct wal *wal_open(const struct wal_config *cfg)
 		goto fail;
 	}
 	w->cfg.dir = w->dir;
+	w->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->efd < 0)
+		goto fail;
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	if (pthread_create(&w->thread, NULL, sync_thread, w)) {
+		pr_err("cannot start the WAL sync thread");
+		goto fail;
+	}
+	w->thread_up = true;
 	return w;
 fail:
 	wal_close(w);
@@ -134,6 +202,20 @@ void wal_close(struct wal *w)
 
 	if (!w)
 		return;
+	if (w->thread_up) {
+		pthread_mutex_lock(&w->lock);
+		w->stop = true;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		pthread_mutex_destroy(&w->lock);
+		pthread_cond_destroy(&w->cond);
+	}
+	for (size_t i = 0; i < w->n_jobs; i++)
+		close(w->jobs[i].fd);
+	free(w->jobs);
+	if (w->efd >= 0)
+		close(w->efd);
 	for (size_t i = 0; i < w->n_nodes; i++)
 		node_free(w->nodes[i]);
 	free(w->nodes);
@@ -338,24 +420,125 @@ int wal_append(struct wal_node *wn, enum frame_type type, uint64_t seq,
 	return 0;
 }
 
+/* Take the dirty segments as jobs.  Return: 0, or -1 with errno. */
+static int take_jobs(struct wal *w)
+{
+	w->n_jobs = 0;
+	while (w->dirty) {
+		struct wal_node *wn = w->dirty;
+		struct wal_job *j;
+
+		if (w->n_jobs == w->cap_jobs) {
+			size_t cap = w->cap_jobs ? 2 * w->cap_jobs : 16;
+
+			j = realloc(w->jobs, cap * sizeof(*j));
+			if (!j)
+				return -1;
+			w->jobs = j;
+			w->cap_jobs = cap;
+		}
+		j = &w->jobs[w->n_jobs];
+		j->fd = dup(wn->fd);
+		if (j->fd < 0)
+			return -1;
+		j->wn = wn;
+		j->seq = wn->written_seq;
+		w->n_jobs++;
+		w->dirty = wn->next_dirty;
+		wn->dirty = false;
+	}
+	w->pending = 0;
+	return 0;
+}
+
+/* Apply a finished set of jobs: durable sequences, or back to dirty. */
+static int end_jobs(struct wal *w, int err)
+{
+	for (size_t i = 0; i < w->n_jobs; i++) {
+		struct wal_job *j = &w->jobs[i];
+
+		close(j->fd);
+		if (!err) {
+			if (j->seq > j->wn->durable_seq)
+				j->wn->durable_seq = j->seq;
+		} else if (!j->wn->dirty) {
+			j->wn->dirty = true;
+			j->wn->next_dirty = w->dirty;
+			w->dirty = j->wn;
+		}
+	}
+	w->n_jobs = 0;
+	if (err) {
+		errno = err;
+		pr_err("cannot sync the WAL in %s: %m; Acks are held back",
+		       w->dir);
+		return -1;
+	}
+	return 0;
+}
+
+int wal_sync_start(struct wal *w)
+{
+	int busy;
+
+	pthread_mutex_lock(&w->lock);
+	busy = w->busy;
+	pthread_mutex_unlock(&w->lock);
+	if (busy)
+		return 1;
+	if (!w->dirty)
+		return 0;
+	if (take_jobs(w)) {
+		end_jobs(w, errno);
+		return -1;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->busy = true;
+	w->done = false;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+	return 0;
+}
+
+int wal_sync_fd(const struct wal *w)
+{
+	return w->efd;
+}
+
+int wal_sync_finish(struct wal *w)
+{
+	uint64_t v;
+	int err;
+
+	if (read(w->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		pr_err("eventfd: %m");
+	pthread_mutex_lock(&w->lock);
+	if (!w->busy || !w->done) {
+		pthread_mutex_unlock(&w->lock);
+		return 0;
+	}
+	err = w->result;
+	w->busy = false;
+	pthread_mutex_unlock(&w->lock);
+	return end_jobs(w, err);
+}
+
 int wal_sync(struct wal *w)
 {
 	int ret = 0;
 
-	while (w->dirty) {
-		struct wal_node *wn = w->dirty;
-
-		w->dirty = wn->next_dirty;
-		wn->dirty = false;
-		if (fdatasync(wn->fd)) {
-			pr_err("%s: fdatasync: %m", wn->name);
-			ret = -1;
-			continue;
-		}
-		wn->durable_seq = wn->written_seq;
-	}
-	w->pending = 0;
-	return ret;
+	pthread_mutex_lock(&w->lock);
+	while (w->busy && !w->done)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
+	ret = wal_sync_finish(w);
+	if (!w->dirty)
+		return ret;
+	if (take_jobs(w))
+		return end_jobs(w, errno);
+	return end_jobs(w, sync_jobs(w->jobs, w->n_jobs) ? errno : 0) || ret ?
+		       -1 :
+		       0;
 }
 
 uint64_t wal_pending(const struct wal *w)

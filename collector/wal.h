@@ -82,8 +82,39 @@ struct wal_node *wal_node(struct wal *w, const char *name);
 int wal_append(struct wal_node *wn, enum frame_type type, uint64_t seq,
 	       const void *payload, uint32_t len);
 
-/** wal_sync - make every written record durable. Return: 0 or -1. */
+/**
+ * wal_sync - make every written record durable, now (waits for a
+ * background sync in flight first)
+ *
+ * Return: 0, or -1 (logged; the records stay not durable).
+ */
 int wal_sync(struct wal *w);
+
+/*
+ * Background syncing, so the event loop never waits for the disk: a sync
+ * thread takes a snapshot of what was written and makes it durable
+ * (fdatasync per segment, or one syncfs() when many nodes are dirty: with
+ * hundreds of nodes that is one journal commit instead of hundreds).
+ */
+
+/**
+ * wal_sync_start - hand what is written so far to the sync thread
+ *
+ * Return: 0 when started, 1 when a sync is already in flight (call again
+ * after it finished), -1 with errno.
+ */
+int wal_sync_start(struct wal *w);
+
+/** wal_sync_fd - readable when a started sync finished */
+int wal_sync_fd(const struct wal *w);
+
+/**
+ * wal_sync_finish - collect a finished background sync (call when
+ * wal_sync_fd() is readable): durable sequences advance
+ *
+ * Return: 0, or -1 when the sync failed (logged).
+ */
+int wal_sync_finish(struct wal *w);
 
 /** wal_pending - bytes written since the last wal_sync() */
 uint64_t wal_pending(const struct wal *w);

@@ -442,6 +442,10 @@ static void test_unreachable(void)
 	CHECK_INT(sk->lost[1], 2);
 	CHECK_INT(sk->loss_from[1], 150);
 	CHECK_INT(sk->loss_to[1], 250);
+	/* a node that says Goodbye is unreachable at once */
+	merge_gone(m, 0, 3000);
+	CHECK_INT(sk->state[0], CNODE_UNREACHABLE);
+	CHECK_INT(sk->loss_calls[0], 1);
 	teardown(m, sk, sc);
 }
 
