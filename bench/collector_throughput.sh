@@ -86,7 +86,7 @@ cpu = s["cpu_user_s"] + s["cpu_sys_s"]
 print("%-9d %-14.0f %-18s %-8.2f" % (s["events"], s["events"] / cpu,
       "%.2f (user %.2f)" % (cpu, s["cpu_user_s"]), s["wall_s"]))' "$tmp/stats.json")
 	run "$n" -e $((lat_rate * lat_s / n)) -r $((lat_rate / n)) -b 100 \
-		-w 64 -H 10 -l 300
+		-w 64 -H ${LAT_HB_MS:-10} -l 300
 	lat=$(python3 -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
