@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #define LOG_SUBSYS "ingest"
+#include "escape.h"
 #include "ingest.h"
 #include "log.h"
 #include "pipeline.h"
@@ -129,6 +130,7 @@ static int peer_cn(struct session *s, char *why, size_t whylen)
 	X509 *cert = SSL_get1_peer_certificate(ssl);
 	X509_NAME *name;
 	unsigned char *utf8 = NULL;
+	char esc[200];
 	int idx, len, ret = -1;
 
 	if (!cert) {
@@ -145,7 +147,13 @@ static int peer_cn(struct session *s, char *why, size_t whylen)
 		&utf8,
 		X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx)));
 	if (len <= 0 || len > NODE_NAME_MAX || utf8[0] == '.') {
-		snprintf(why, whylen, "certificate CN is not a node name");
+		snprintf(
+			why, whylen,
+			"certificate CN '%s' is not a node name (1-%d bytes, not starting with '.')",
+			len > 0 ? escape_bytes(utf8, (size_t)len, esc,
+					       sizeof(esc)) :
+				  "",
+			NODE_NAME_MAX);
 		goto out;
 	}
 	for (int i = 0; i < len; i++) {
@@ -156,7 +164,9 @@ static int peer_cn(struct session *s, char *why, size_t whylen)
 		    c != '-') {
 			snprintf(
 				why, whylen,
-				"certificate CN has a character outside [A-Za-z0-9._-] at %d",
+				"certificate CN '%s' has a character outside [A-Za-z0-9._-] at %d",
+				escape_bytes(utf8, (size_t)len, esc,
+					     sizeof(esc)),
 				i);
 			goto out;
 		}

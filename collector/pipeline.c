@@ -20,6 +20,7 @@
 
 #define LOG_SUBSYS "collector"
 #include "clocks.h"
+#include "escape.h"
 #include "ingest.h"
 #include "log.h"
 #include "msg.h"
@@ -67,26 +68,9 @@ static uint64_t now_mono(void)
 	return clocks_now(CLOCK_MONOTONIC);
 }
 
-/* Untrusted bytes for a log line: printable ASCII, the rest as \xNN. */
 static const char *escape(const char *in, char *out, size_t outlen)
 {
-	size_t o = 0;
-
-	for (; *in && o + 5 < outlen; in++) {
-		unsigned char c = (unsigned char)*in;
-
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'')
-			out[o++] = (char)c;
-		else
-			o += (size_t)snprintf(out + o, outlen - o, "\\x%02x",
-					      c);
-	}
-	if (*in && o + 4 <= outlen) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = 0;
-	return out;
+	return escape_bytes(in, strlen(in), out, outlen);
 }
 
 static struct pnode *pnode_get(struct pipeline *p, const char *name)
