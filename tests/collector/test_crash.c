@@ -3,7 +3,8 @@
  * test_crash.c - kill -9 of the collector during a stream loses nothing
  * it acknowledged and delivers nothing twice.
  *
- * Three load-generator agents stream over TLS at a fixed rate.  The
+ * For each WAL sync policy (batch, always, none): three load-generator
+ * agents stream over TLS at a fixed rate.  The
  * collector is killed with SIGKILL twice while they do and restarted on
  * the same port; the agents reconnect and resend what the HelloAck says is
  * missing.  When they have everything acknowledged, the last collector is
@@ -68,46 +69,42 @@ static pid_t start_loadgen(int port)
 	return pid;
 }
 
-int main(int argc, char **argv)
+/* Stream, crash twice, finish; check the event log.  Return: 0 or -1. */
+static int crash_run(struct h_proc *coll, pid_t *lgp, const char *policy,
+		     struct seen *seen)
 {
-	struct seen *seen = calloc(1, sizeof(*seen));
-	struct h_proc coll = { 0 };
 	char listen[64], path[300];
-	pid_t lg = -1;
 	int status = -1;
 	long n;
 
-	REQUIRE(seen);
-	REQUIRE(!h_setup("crash"));
-	REQUIRE(!h_sh("%s %s/pki node n0 n1 n2", NETRV_PKI, h_dir));
-	REQUIRE(!h_collector_start(&coll, "127.0.0.1:0",
-				   "wal.checkpoint_interval=200ms",
+	REQUIRE(!h_collector_start(coll, "127.0.0.1:0",
+				   "wal.checkpoint_interval=200ms", policy,
 				   "collector.liveness_timeout=20s", NULL));
-	snprintf(listen, sizeof(listen), "127.0.0.1:%d", coll.port);
-	lg = start_loadgen(coll.port);
-	REQUIRE(lg > 0);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", coll->port);
+	*lgp = start_loadgen(coll->port);
+	REQUIRE(*lgp > 0);
 
 	for (int round = 0; round < 2; round++) {
 		/* let it stream (and checkpoint) a while, then crash */
 		h_sleep_ms(700);
-		h_stop(&coll, SIGKILL, 2000);
+		h_stop(coll, SIGKILL, 2000);
 		h_sleep_ms(200);
 		REQUIRE(!h_collector_start(
-			&coll, listen, "wal.checkpoint_interval=200ms",
-			"collector.liveness_timeout=20s", NULL));
+			coll, listen, "wal.checkpoint_interval=200ms", policy,
+			policy, "collector.liveness_timeout=20s", NULL));
 	}
 	/* the agents finish once everything is acknowledged */
 	for (uint64_t end = h_now_ms() + 100000; h_now_ms() < end;) {
-		if (waitpid(lg, &status, WNOHANG) == lg) {
-			lg = -1;
+		if (waitpid(*lgp, &status, WNOHANG) == *lgp) {
+			*lgp = -1;
 			break;
 		}
 		h_sleep_ms(50);
 	}
-	REQUIRE(lg < 0);
+	REQUIRE(*lgp < 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	{
-		int st = h_stop(&coll, SIGTERM, 10000);
+		int st = h_stop(coll, SIGTERM, 10000);
 
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
@@ -130,6 +127,29 @@ int main(int argc, char **argv)
 	/* what the restarts did (informational: depends on timing) */
 	h_sh("grep -h -e 'WAL replayed' -e 'event log' -e 'torn record' %s/collector-*.log | cut -d' ' -f2- >&2",
 	     h_dir);
+	return check_failed ? -1 : 0;
+out:
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct seen *seen = calloc(1, sizeof(*seen));
+	struct h_proc coll = { 0 };
+	static const char *const policies[] = { "wal.sync=batch",
+						"wal.sync=always",
+						"wal.sync=none" };
+	pid_t lg = -1;
+
+	REQUIRE(seen);
+	REQUIRE(!h_setup("crash"));
+	REQUIRE(!h_sh("%s %s/pki node n0 n1 n2", NETRV_PKI, h_dir));
+	for (size_t p = 0; p < sizeof(policies) / sizeof(policies[0]); p++) {
+		fprintf(stderr, "wal.sync=%s\n", policies[p] + 9);
+		memset(seen, 0, sizeof(*seen));
+		REQUIRE(!h_sh("rm -rf %s/wal %s/events.jsonl", h_dir, h_dir));
+		REQUIRE(!crash_run(&coll, &lg, policies[p], seen));
+	}
 out:
 	if (lg > 0) {
 		kill(lg, SIGKILL);
