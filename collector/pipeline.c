@@ -30,6 +30,7 @@
 
 #define CHECKPOINT_FILE "checkpoint"
 #define CHECKPOINT_MAGIC "netrv-checkpoint 1"
+#define PIPELINE_MAX_SCHEMAS 64
 
 struct pnode {
 	char *name;
@@ -129,6 +130,14 @@ static int pnode_add_schema(struct pnode *n, const uint8_t *payload,
 	if (pnode_schema(n, msg->schema_id)) {
 		protobuf_c_message_free_unpacked(&msg->base, NULL);
 		return 0;
+	}
+	/* schemas are kept for good and head every WAL segment: bound them */
+	if (n->n_schemas >= PIPELINE_MAX_SCHEMAS) {
+		snprintf(err, errlen,
+			 "more than %d different schemas from one node",
+			 PIPELINE_MAX_SCHEMAS);
+		protobuf_c_message_free_unpacked(&msg->base, NULL);
+		return -1;
 	}
 	s = schema_create(msg, err, errlen);
 	if (!s) {

@@ -96,8 +96,14 @@ int main(int argc, char **argv)
 
 		tc_send(&fast, FRAME_GOODBYE, &g.base);
 		tc_send(&slow, FRAME_GOODBYE, &g.base);
-		tc_expect(&fast, FRAME_GOODBYE);
-		tc_expect(&slow, FRAME_GOODBYE);
+		ProtobufCMessage *m1 = tc_expect(&fast, FRAME_GOODBYE);
+		ProtobufCMessage *m2 = tc_expect(&slow, FRAME_GOODBYE);
+
+		CHECK(m1 && m2);
+		if (m1)
+			protobuf_c_message_free_unpacked(m1, NULL);
+		if (m2)
+			protobuf_c_message_free_unpacked(m2, NULL);
 	}
 	{
 		int st = h_stop(&coll, SIGTERM, 10000);
