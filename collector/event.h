@@ -68,6 +68,22 @@ struct consumer_ops {
 	 */
 	void (*watermark)(struct consumer *c, uint64_t tai_ns);
 	void (*destroy)(struct consumer *c);
+	/*
+	 * Optional, for consumers whose output outlives the process (files):
+	 * make everything written so far durable and set *@token to a value
+	 * naming that point (e.g. a file offset).  The collector stores the
+	 * tokens atomically with the merge position it checkpoints.
+	 * Return 0, or -1 (this checkpoint is not taken).
+	 */
+	int (*checkpoint)(struct consumer *c, uint64_t *token);
+	/*
+	 * Optional: called once, before any event, with the token of the last
+	 * checkpoint.  The merge redelivers everything after that checkpoint,
+	 * so the consumer drops output it wrote past @token.  A consumer named
+	 * in no checkpoint yet is asked for one instead.  Return 0, or -1
+	 * (the collector does not start).
+	 */
+	int (*resume)(struct consumer *c, uint64_t token);
 };
 
 struct consumer {
