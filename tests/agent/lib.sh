@@ -1,0 +1,109 @@
+# lib.sh - shared set-up for the agent's root tests (sourced).
+#
+# Makes a private directory, certificates, a test receiver on 127.0.0.1
+# port 0, and helpers to start the agent with a generated config.  All
+# names carry the test's PID; a trap kills what was started and removes
+# the tracefs instance, uprobes and network namespaces, also on failure.
+set -euo pipefail
+
+: "${AGENT:?}" "${RECEIVER:?}" "${SRCDIR:?}"
+T=$(mktemp -d /tmp/netrv-agent-test.XXXXXX)
+NAME="netrv-test-$$"
+TRACEFS=/sys/kernel/tracing
+PIDS=()
+NETNS=()
+UPROBES=()
+fail() { echo "FAIL: $*" >&2; exit 1; }
+note() { echo "# $*" >&2; }
+
+cleanup() {
+	local rc=$?
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	for u in "${UPROBES[@]}"; do
+		echo "-:$u" >>$TRACEFS/uprobe_events 2>/dev/null || true
+	done
+	[ -d "$TRACEFS/instances/$NAME" ] && rmdir "$TRACEFS/instances/$NAME" 2>/dev/null || true
+	for u in "${UPROBES[@]}"; do
+		echo "-:$u" >>$TRACEFS/uprobe_events 2>/dev/null || true
+	done
+	for n in "${NETNS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+	if [ $rc -ne 0 ]; then
+		note "kept $T for inspection"
+		tail -n 30 "$T"/agent*.log 2>/dev/null >&2 || true
+	else
+		rm -rf "$T"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" -eq 0 ] || { echo "needs root: skipped" >&2; exit 77; }
+mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
+
+"$SRCDIR/deploy/pki/netrv-pki" "$T/pki" ca
+"$SRCDIR/deploy/pki/netrv-pki" "$T/pki" collector
+"$SRCDIR/deploy/pki/netrv-pki" "$T/pki" node node1 >/dev/null
+
+start_receiver() { # [extra args]
+	rm -f "$T/port"
+	"$RECEIVER" --ca "$T/pki/ca.crt" --cert "$T/pki/collector.crt" \
+		--key "$T/pki/collector.key" --port-file "$T/port" \
+		--out "$T/received" "$@" &
+	RECV_PID=$!
+	PIDS+=($RECV_PID)
+	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+	[ -s "$T/port" ] || fail "receiver did not start"
+	PORT=$(cat "$T/port")
+}
+
+# write_config FILE EXTRA...: base config plus extra lines
+write_config() {
+	local f=$1
+	shift
+	cat >"$f" <<CFG
+[agent]
+node = node1
+instance = $NAME
+drain_interval = 5ms
+[collector]
+host = 127.0.0.1
+port = $PORT
+ca = $T/pki/ca.crt
+cert = $T/pki/node1.crt
+key = $T/pki/node1.key
+backoff_min = 20ms
+backoff_max = 200ms
+[spool]
+dir = $T/spool
+CFG
+	for l in "$@"; do echo "$l" >>"$f"; done
+}
+
+start_agent() { # config [netns]
+	local cmd=("$AGENT" -c "$1")
+	[ -n "${2:-}" ] && cmd=(ip netns exec "$2" "${cmd[@]}")
+	"${cmd[@]}" >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	PIDS+=($AGENT_PID)
+}
+
+# wait_for PATTERN [N]: until the receiver output has >= N lines matching
+wait_for() {
+	local pat=$1 n=${2:-1}
+	for _ in $(seq 400); do
+		[ "$(grep -c -- "$pat" "$T/received" 2>/dev/null || true)" -ge "$n" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+wait_session() {
+	wait_for '^schema ' "${1:-1}" || fail "agent never sent a schema"
+}
+
+stop_agent() {
+	kill -TERM "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+}
