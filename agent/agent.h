@@ -156,12 +156,14 @@ enum scope_mode { SCOPE_HOST, SCOPE_NETNS, SCOPE_PIDS };
  * scope_apply - write the instance's pid filter for @mode
  * @pids: "1 2 3" for SCOPE_PIDS
  *
+ * @refresh: only add tasks that are new since the last call
+ *
  * Return: 0, or -1 (logged).  For SCOPE_NETNS call it again periodically:
  * event-fork catches children of filtered tasks, but not tasks that enter
  * the namespace by setns().
  */
 int scope_apply(struct tracefs_instance *inst, enum scope_mode mode,
-		const char *pids);
+		const char *pids, bool refresh);
 
 /* --- uprobe.c ---------------------------------------------------------- */
 

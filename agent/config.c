@@ -28,7 +28,9 @@ static const struct config_option options[] = {
 	{ "agent", "instance", CONFIG_STRING, "netrv-agent", 0, 0, NULL,
 	  "tracefs instance; re-used after a restart so nothing is missed" },
 	{ "agent", "events", CONFIG_STRING, "filelock:flock_lock_inode", 0, 0,
-	  NULL, "trace events to enable, \"system:name\" separated by spaces" },
+	  NULL,
+	  "trace events to enable, \"system:name\" separated by spaces, or "
+	  "none (only uprobes and markers)" },
 	{ "agent", "trace_clock", CONFIG_ENUM, "mono", 0, 0, clocks,
 	  "trace clock of the instance" },
 	{ "agent", "buffer_size", CONFIG_SIZE, "4M", 4096, 1LL << 32, NULL,

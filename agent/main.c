@@ -170,7 +170,7 @@ static void on_scope(evutil_socket_t fd, short what, void *arg)
 	struct agent *a = arg;
 
 	scope_apply(trace_instance(a->trace), a->scope,
-		    config_string(a->cfg, "agent", "pids"));
+		    config_string(a->cfg, "agent", "pids"), true);
 }
 
 static void on_signal(evutil_socket_t sig, short what, void *arg)
@@ -222,7 +222,7 @@ static int run(struct agent *a)
 	trace_carry_load(a->trace, carry->data, carry->len);
 	a->scope = (enum scope_mode)config_enum(cfg, "agent", "scope");
 	if (scope_apply(trace_instance(a->trace), a->scope,
-			config_string(cfg, "agent", "pids")))
+			config_string(cfg, "agent", "pids"), false))
 		return -1;
 	a->enc = encoder_create(
 		trace_schema(a->trace),

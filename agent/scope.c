@@ -32,7 +32,17 @@ static bool same_netns(const char *pid, const struct stat *self)
 	       st.st_dev == self->st_dev;
 }
 
-static int add_tasks(const char *pid, struct bytebuf *list)
+/* Is @pid (a string of digits) a word of @cur? */
+static bool listed(const char *cur, const char *pid, size_t n)
+{
+	for (const char *p = cur; p && (p = strstr(p, pid)); p += n)
+		if ((p == cur || !isdigit((unsigned char)p[-1])) &&
+		    !isdigit((unsigned char)p[n]))
+			return true;
+	return false;
+}
+
+static int add_tasks(const char *pid, struct bytebuf *list, const char *cur)
 {
 	char path[300];
 	struct dirent *de;
@@ -45,7 +55,8 @@ static int add_tasks(const char *pid, struct bytebuf *list)
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 
-		if (!isdigit((unsigned char)de->d_name[0]))
+		if (!isdigit((unsigned char)de->d_name[0]) ||
+		    (cur && listed(cur, de->d_name, n)))
 			continue;
 		if (bytebuf_reserve(list, n + 1)) {
 			closedir(d);
@@ -59,7 +70,7 @@ static int add_tasks(const char *pid, struct bytebuf *list)
 	return 0;
 }
 
-static int netns_pids(struct bytebuf *list)
+static int netns_pids(struct bytebuf *list, const char *cur)
 {
 	struct stat self;
 	struct dirent *de;
@@ -74,7 +85,7 @@ static int netns_pids(struct bytebuf *list)
 		if (!isdigit((unsigned char)de->d_name[0]) ||
 		    !same_netns(de->d_name, &self))
 			continue;
-		if (add_tasks(de->d_name, list)) {
+		if (add_tasks(de->d_name, list, cur)) {
 			closedir(d);
 			return -1;
 		}
@@ -84,9 +95,10 @@ static int netns_pids(struct bytebuf *list)
 }
 
 int scope_apply(struct tracefs_instance *inst, enum scope_mode mode,
-		const char *pids)
+		const char *pids, bool refresh)
 {
 	struct bytebuf list = { 0 };
+	char *cur = NULL;
 	int ret = -1;
 
 	if (mode == SCOPE_HOST) {
@@ -106,13 +118,33 @@ int scope_apply(struct tracefs_instance *inst, enum scope_mode mode,
 			goto out;
 		memcpy(list.data, pids, strlen(pids));
 		list.len = strlen(pids);
-	} else if (netns_pids(&list)) {
-		pr_err("cannot scan /proc for our network namespace: %m");
-		goto out;
+	} else {
+		/*
+		 * Truncating set_event_pid lets every task through until the
+		 * new list is written: only add the new tasks on a refresh
+		 * (event-fork removes the ones that exit).
+		 */
+		if (refresh)
+			cur = tracefs_instance_file_read(inst, "set_event_pid",
+							 NULL);
+		if (netns_pids(&list, refresh ? (cur ? cur : "") : NULL)) {
+			pr_err("cannot scan /proc for our network namespace: %m");
+			goto out;
+		}
 	}
 	if (bytebuf_reserve(&list, 1))
 		goto out;
 	list.data[list.len] = '\0';
+	if (refresh) {
+		ret = 0;
+		if (list.len &&
+		    tracefs_instance_file_append(inst, "set_event_pid",
+						 (char *)list.data) < 0) {
+			pr_err("cannot add to set_event_pid: %m");
+			ret = -1;
+		}
+		goto out;
+	}
 	if (tracefs_option_enable(inst, TRACEFS_OPTION_EVENT_FORK)) {
 		pr_err("cannot enable options/event-fork: %m");
 		goto out;
@@ -124,6 +156,7 @@ int scope_apply(struct tracefs_instance *inst, enum scope_mode mode,
 	}
 	ret = 0;
 out:
+	free(cur);
 	bytebuf_release(&list);
 	return ret;
 }

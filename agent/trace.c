@@ -75,8 +75,11 @@ static int split_events(const char *list, char ***out)
 		return -1;
 	for (tok = strtok_r(copy, " \t,", &save); tok;
 	     tok = strtok_r(NULL, " \t,", &save)) {
-		char **nv = realloc(*out, (n + 1) * sizeof(**out));
+		char **nv;
 
+		if (!strcmp(tok, "none"))
+			continue;
+		nv = realloc(*out, (n + 1) * sizeof(**out));
 		if (!nv || !(nv[n] = strdup(tok))) {
 			free(nv ? nv : *out);
 			free(copy);

@@ -48,7 +48,7 @@ mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
 
 start_receiver() { # [extra args]
 	rm -f "$T/port"
-	"$RECEIVER" --ca "$T/pki/ca.crt" --cert "$T/pki/collector.crt" \
+	${RECV_NS:+ip netns exec "$RECV_NS"} "$RECEIVER" --ca "$T/pki/ca.crt" --cert "$T/pki/collector.crt" \
 		--key "$T/pki/collector.key" --port-file "$T/port" \
 		--out "$T/received" "$@" &
 	RECV_PID=$!
@@ -101,6 +101,12 @@ wait_for() {
 
 wait_session() {
 	wait_for '^schema ' "${1:-1}" || fail "agent never sent a schema"
+}
+
+make_netns() { # name
+	ip netns add "$1"
+	NETNS+=("$1")
+	ip -n "$1" link set lo up
 }
 
 stop_agent() {
