@@ -124,21 +124,23 @@ const char *trace_clock_name(const struct trace *t);
 struct tracefs_instance *trace_instance(const struct trace *t);
 
 /**
- * trace_drain - read every CPU's ring buffer until empty
+ * trace_drain - take the next sub-buffer of every CPU's ring buffer
  * @recs: set to the records that are now safe to emit, in local order
  * @n: their number
  * @wm: set to the watermark: no record read later is older than this
  * @losses, @n_losses: overruns the kernel reported during this drain
+ * @more: set if some CPU had new data (call again after spooling)
  *
  * Records read but not yet safe (a CPU may still commit older stamps) are
- * kept for the next drain; trace_carry() shows them so the spool can keep
- * them too.  The arrays are owned by @t and valid until the next drain.
+ * kept for the next drain; trace_carry_pack() serialises them with the
+ * per-CPU read marks, and that carry must be spooled with the records of
+ * this round before the next round, or a kill -9 could lose them.  The arrays are owned by @t and valid until the next drain.
  *
  * Return: 0, or -1 if reading failed (logged).
  */
 int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		uint64_t *wm, const struct trace_loss **losses,
-		size_t *n_losses);
+		size_t *n_losses, bool *more);
 /** trace_rec_data - the bytes of @r */
 const uint8_t *trace_rec_data(const struct trace *t, const struct trace_rec *r);
 /**

@@ -82,9 +82,11 @@ static int grow_losses(struct agent *a, size_t n)
 	return 0;
 }
 
-static void on_drain(evutil_socket_t fd, short what, void *arg)
+#define MAX_ROUNDS 64 /* sub-buffers per CPU and drain; then let I/O run */
+
+/* One round: a sub-buffer per CPU into the spool.  -1: stop the agent. */
+static int drain_round(struct agent *a, bool *more)
 {
-	struct agent *a = arg;
 	const struct trace_rec *recs;
 	const struct trace_loss *tl;
 	const size_t *lens;
@@ -95,11 +97,8 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 	uint64_t wm;
 	int nb;
 
-	if (trace_drain(a->trace, &recs, &n, &wm, &tl, &n_tl)) {
-		a->failed = true;
-		event_base_loopbreak(a->base);
-		return;
-	}
+	if (trace_drain(a->trace, &recs, &n, &wm, &tl, &n_tl, more))
+		return -1;
 	if (grow_losses(a, n_tl + 1))
 		goto nomem;
 	n_losses = 0;
@@ -135,10 +134,10 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 			goto nomem;
 		if (a->carry.len == old->len &&
 		    (!old->len || !memcmp(a->carry.data, old->data, old->len)))
-			return;
+			return 0;
 		if (spool_append(a->spool, NULL, NULL, NULL, 0, &a->carry))
 			goto spool_fail;
-		return;
+		return 0;
 	}
 	agent_clock_status(a->clock, &cs);
 	nb = encoder_run(a->enc, a->trace, recs, n, a->watermark, a->loss_ptrs,
@@ -150,19 +149,29 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 			 &a->carry))
 		goto spool_fail;
 	a->events_sent += n;
-	transport_kick(a->transport);
-	return;
+	return 0;
 nomem:
 	pr_err("out of memory while encoding");
-	a->failed = true;
-	event_base_loopbreak(a->base);
-	return;
+	return -1;
 spool_fail:
-	/* The records are lost from memory but not yet from the kernel's
-	 * point of view: say so loudly and stop, so a restart re-reads. */
-	pr_err("cannot write the spool: %m (free disk space or fix spool.dir; stopping to lose nothing more)");
-	a->failed = true;
-	event_base_loopbreak(a->base);
+	/* Stop: the kernel still holds the sub-buffer, a restart re-reads. */
+	pr_err("cannot write the spool: %m (free disk space or fix spool.dir; stopping to lose nothing)");
+	return -1;
+}
+
+static void on_drain(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+	bool more = true;
+
+	for (int i = 0; more && i < MAX_ROUNDS; i++) {
+		if (drain_round(a, &more)) {
+			a->failed = true;
+			event_base_loopbreak(a->base);
+			return;
+		}
+	}
+	transport_kick(a->transport);
 }
 
 static void on_scope(evutil_socket_t fd, short what, void *arg)

@@ -393,7 +393,8 @@ int spool_append(struct spool *s, const struct bytebuf *frames,
 
 		put_hdr(h, n ? s->next_seq + i : 0, flen, clen,
 			n ? &info[i] : NULL);
-		memcpy(h + REC_HDR, frames->data + off, flen);
+		if (flen)
+			memcpy(h + REC_HDR, frames->data + off, flen);
 		if (clen)
 			memcpy(h + REC_HDR + flen, carry->data, clen);
 		crc = rec_crc(h, h + REC_HDR, flen + clen);

@@ -7,9 +7,20 @@
  * unless it differs, so records made while the agent was down are read
  * after it comes back.
  *
- * A timer calls trace_drain(): each CPU's trace_pipe_raw (non-blocking,
- * wrapped by tracefs_cpu) is read sub-buffer by sub-buffer and parsed with
- * kbuffer.  Nobody polls the pipes, so writers never pay for wake-ups.
+ * A timer calls trace_drain(): each CPU's trace_pipe_raw is memory-mapped
+ * (the kernel's ring-buffer mapping, 6.10+; libtracefs 1.6 has no wrapper)
+ * and TRACE_MMAP_IOCTL_GET_READER hands out the reader sub-buffer, which is
+ * parsed with kbuffer.  Nobody polls, so writers never pay for wake-ups.
+ *
+ * Why mmap and not read(): read() consumes, so a kill -9 between read()
+ * and the spool write loses what was read.  With the mapping, the reader
+ * sub-buffer stays where it is until the next GET_READER, and survives the
+ * agent: after a restart it is parsed again from its start, and what the
+ * spool already holds is skipped by per-CPU marks (stamp of the last
+ * record taken and how many records with that stamp were taken) kept in
+ * the carry.  The caller spools between rounds: each round takes at most
+ * one new sub-buffer per CPU.
+ *
  * The records of all CPUs are sorted into one local order.  A record is
  * released only when no CPU can still deliver an older one: for a CPU read
  * until empty, that is anything older than the drain's start minus
@@ -21,6 +32,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <unistd.h>
 #include <traceevent/event-parse.h>
@@ -32,12 +45,36 @@
 #include "clocks.h"
 #include "log.h"
 
-#define MAX_SUBBUFS_PER_DRAIN 512
+/* The kernel's struct trace_buffer_meta (include/uapi/linux/trace_mmap.h) */
+struct rb_meta {
+	uint32_t meta_page_size;
+	uint32_t meta_struct_len;
+	uint32_t subbuf_size;
+	uint32_t nr_subbufs;
+	struct {
+		uint64_t lost_events;
+		uint32_t id;
+		uint32_t read;
+	} reader;
+	uint64_t flags;
+	uint64_t entries;
+	uint64_t overrun;
+	uint64_t read;
+};
+
+#define TRACE_MMAP_IOCTL_GET_READER _IO('R', 0x20)
+#define CARRY_MAGIC 0x3259524143524eULL /* "NRCARY2" */
 
 struct trace_cpu {
 	int fd;
-	struct tracefs_cpu *tcpu;
+	uint8_t *map;
+	size_t map_len;
+	struct rb_meta *meta;
+	uint32_t cur_id; /* sub-buffer parsed last, UINT32_MAX: none */
+	uint32_t cur_read; /* bytes of it parsed */
 	uint64_t last_ts;
+	uint64_t mark_ts; /* records up to here are taken (spooled) */
+	uint32_t mark_n; /* ... and this many stamped exactly mark_ts */
 };
 
 struct trace {
@@ -47,8 +84,9 @@ struct trace {
 	struct kbuffer *kbuf;
 	int n_cpus;
 	struct trace_cpu *cpus;
-	void *page;
-	int page_size;
+	void *page; /* private copy of a sub-buffer */
+	size_t page_size;
+	char boot_id[40];
 	char clock_name[8];
 	clockid_t clockid;
 	uint64_t slack_ns;
@@ -120,6 +158,7 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 	uint64_t want_kb =
 		(uint64_t)config_int(cfg, "agent", "buffer_size") / 1024;
 	char *cur = tracefs_get_clock(t->inst);
+	ssize_t cur_kb;
 	char buf[32];
 
 	if (!cur || strcmp(cur, clock)) {
@@ -132,7 +171,14 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 		}
 	}
 	free(cur);
-	if ((uint64_t)tracefs_instance_get_buffer_size(t->inst, 0) != want_kb) {
+	cur_kb = tracefs_instance_get_buffer_size(t->inst, 0);
+	/*
+	 * The kernel rounds the size up to whole sub-buffers (4096 KB reads
+	 * back as 4099).  Resizing drops what is written meanwhile, without
+	 * counting it as overrun: only resize when the size really differs.
+	 */
+	if (cur_kb < 0 || (uint64_t)cur_kb < want_kb ||
+	    (uint64_t)cur_kb > want_kb + want_kb / 64 + 64) {
 		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)want_kb);
 		if (tracefs_instance_file_write(t->inst, "buffer_size_kb",
 						buf) < 0) {
@@ -193,6 +239,34 @@ static struct tep_handle *load_formats(struct trace *t)
 	}
 }
 
+static int map_cpu(struct trace *t, int c, const char *path)
+{
+	struct trace_cpu *tc = &t->cpus[c];
+	struct rb_meta *m;
+	long pg = getpagesize();
+
+	m = mmap(NULL, pg, PROT_READ, MAP_SHARED, tc->fd, 0);
+	if (m == MAP_FAILED) {
+		pr_err("mmap %s: %m (the agent needs Linux 6.10 or later)",
+		       path);
+		return -1;
+	}
+	tc->map_len =
+		m->meta_page_size + (size_t)m->subbuf_size * m->nr_subbufs;
+	if (m->subbuf_size > t->page_size)
+		t->page_size = m->subbuf_size;
+	munmap(m, pg);
+	tc->map = mmap(NULL, tc->map_len, PROT_READ, MAP_SHARED, tc->fd, 0);
+	if (tc->map == MAP_FAILED) {
+		tc->map = NULL;
+		pr_err("mmap %s: %m", path);
+		return -1;
+	}
+	tc->meta = (struct rb_meta *)tc->map;
+	tc->cur_id = UINT32_MAX;
+	return 0;
+}
+
 static int open_cpus(struct trace *t)
 {
 	char *dir = tracefs_instance_get_dir(t->inst);
@@ -201,7 +275,6 @@ static int open_cpus(struct trace *t)
 	t->cpus = calloc(t->n_cpus, sizeof(*t->cpus));
 	if (!dir || !t->cpus)
 		goto fail;
-	t->page_size = getpagesize();
 	for (int c = 0; c < t->n_cpus; c++) {
 		char path[4096];
 		struct trace_cpu *tc = &t->cpus[c];
@@ -215,13 +288,8 @@ static int open_cpus(struct trace *t)
 			pr_err("%s: %m", path);
 			goto fail;
 		}
-		tc->tcpu = tracefs_cpu_alloc_fd(tc->fd, t->page_size, true);
-		if (!tc->tcpu) {
-			pr_err("tracefs_cpu_alloc_fd cpu%d: %m", c);
+		if (map_cpu(t, c, path))
 			goto fail;
-		}
-		if (tracefs_cpu_read_size(tc->tcpu) > t->page_size)
-			t->page_size = tracefs_cpu_read_size(tc->tcpu);
 	}
 	t->page = malloc(t->page_size);
 	if (!t->page)
@@ -289,6 +357,15 @@ struct trace *trace_open(const struct config *cfg)
 	if (config_section(cfg, "marker", 0))
 		pr_info("markers: write to %s/trace_marker_raw",
 			tracefs_instance_get_dir(t->inst));
+	{
+		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+		if (f) {
+			if (!fgets(t->boot_id, sizeof(t->boot_id), f))
+				t->boot_id[0] = '\0';
+			fclose(f);
+		}
+	}
 	t->kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
 				KBUFFER_ENDIAN_SAME_AS_HOST);
 	if (!t->kbuf || open_cpus(t))
@@ -307,8 +384,8 @@ void trace_close(struct trace *t, bool remove)
 	if (!t)
 		return;
 	for (int c = 0; t->cpus && c < t->n_cpus; c++) {
-		if (t->cpus[c].tcpu)
-			tracefs_cpu_free_fd(t->cpus[c].tcpu);
+		if (t->cpus[c].map)
+			munmap(t->cpus[c].map, t->cpus[c].map_len);
 		if (t->cpus[c].fd > 0)
 			close(t->cpus[c].fd);
 	}
@@ -438,60 +515,110 @@ static int add_rec(struct trace *t, uint64_t ts, uint32_t cpu, int type,
 	return 0;
 }
 
-/* Read one CPU; true if it was read until empty. */
+/* Was this record taken (spooled) before?  Advances the marks if not. */
+static bool take(struct trace_cpu *tc, uint64_t ts, uint32_t *n_at_ts)
+{
+	if (ts == tc->last_ts)
+		(*n_at_ts)++;
+	else
+		*n_at_ts = 1;
+	tc->last_ts = ts;
+	if (ts < tc->mark_ts || (ts == tc->mark_ts && *n_at_ts <= tc->mark_n))
+		return false;
+	if (ts != tc->mark_ts)
+		tc->mark_n = 0;
+	tc->mark_ts = ts;
+	tc->mark_n++;
+	return true;
+}
+
+/*
+ * Take the next piece of one CPU's buffer: GET_READER, then parse the
+ * bytes of the reader sub-buffer not parsed before.  *empty: nothing new.
+ */
 static int drain_cpu(struct trace *t, int c, bool *empty)
 {
 	struct trace_cpu *tc = &t->cpus[c];
+	struct rb_meta *m = tc->meta;
+	uint32_t id, end, start, n_at_ts = 0;
+	unsigned long long ts;
+	void *data;
+	int missed;
+	bool first = true;
 
 	*empty = false;
-	for (int i = 0; i < MAX_SUBBUFS_PER_DRAIN; i++) {
-		unsigned long long ts;
-		void *data;
-		int ret, missed;
-		bool first = true;
-
-		ret = tracefs_cpu_read(tc->tcpu, t->page, true);
-		if (ret <= 0) {
-			if (ret < 0 && errno != EAGAIN) {
-				pr_err("read cpu%d: %m", c);
-				return -1;
-			}
-			*empty = true;
-			return 0;
-		}
-		if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
-			pr_err("cpu%d: malformed sub-buffer", c);
-			return -1;
-		}
-		missed = kbuffer_missed_events(t->kbuf);
-		for (data = kbuffer_read_event(t->kbuf, &ts); data;
-		     data = kbuffer_next_event(t->kbuf, &ts)) {
-			int size = kbuffer_event_size(t->kbuf);
-			int type;
-
-			if (first && missed) {
-				if (add_loss(t, c, missed > 0 ? missed : 0,
-					     tc->last_ts, ts))
-					return -1;
-				pr_warning(
-					"cpu%d: kernel overwrote %d events; enlarge agent.buffer_size or shorten drain_interval",
-					c, missed);
-			}
-			first = false;
-			tc->last_ts = ts;
-			type = type_of(t, data, size);
-			if (type < 0) {
-				t->skipped++;
-				continue;
-			}
-			if (add_rec(t, ts, c, type, data, size))
-				return -1;
-		}
-		if (first && missed) /* a page of nothing but the gap */
-			if (add_loss(t, c, missed > 0 ? missed : 0, tc->last_ts,
-				     tc->last_ts))
-				return -1;
+	/*
+	 * First round after opening: the reader sub-buffer as the last agent
+	 * left it.  Its first reader.read bytes were handed out, perhaps to a
+	 * process killed before it spooled them: parse them again (the marks
+	 * skip what was spooled) before GET_READER could swap them away.
+	 */
+	if (tc->cur_id != UINT32_MAX &&
+	    ioctl(tc->fd, TRACE_MMAP_IOCTL_GET_READER) < 0) {
+		pr_err("cpu%d: GET_READER: %m", c);
+		return -1;
 	}
+	id = m->reader.id;
+	end = m->reader.read;
+	start = id == tc->cur_id ? tc->cur_read : 0;
+	if (id >= m->nr_subbufs) {
+		pr_err("cpu%d: reader sub-buffer %u out of range", c, id);
+		errno = EPROTO;
+		return -1;
+	}
+	if (id == tc->cur_id && end <= start) {
+		*empty = true;
+		return 0;
+	}
+	/* A private copy: the writer may still be appending to it. */
+	memcpy(t->page,
+	       tc->map + m->meta_page_size + (size_t)id * m->subbuf_size,
+	       m->subbuf_size);
+	if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
+		pr_err("cpu%d: malformed sub-buffer", c);
+		errno = EPROTO;
+		return -1;
+	}
+	missed = id != tc->cur_id ? kbuffer_missed_events(t->kbuf) : 0;
+	tc->cur_id = id;
+	tc->cur_read = end;
+	for (data = kbuffer_read_event(t->kbuf, &ts);
+	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < end;
+	     data = kbuffer_next_event(t->kbuf, &ts)) {
+		int size = kbuffer_event_size(t->kbuf);
+		uint64_t prev = tc->last_ts;
+		int type;
+
+		if ((uint32_t)kbuffer_curr_index(t->kbuf) < start) {
+			tc->last_ts = ts; /* seen before, in this session */
+			continue;
+		}
+		if (!take(tc, ts, &n_at_ts))
+			continue;
+		if (first && missed) {
+			if (add_loss(t, c, missed > 0 ? missed : 0, prev, ts))
+				return -1;
+			pr_warning(
+				"cpu%d: kernel overwrote %d events; enlarge agent.buffer_size or shorten drain_interval",
+				c, missed);
+		}
+		first = false;
+		type = type_of(t, data, size);
+		if (type < 0) {
+			t->skipped++;
+			continue;
+		}
+		if (add_rec(t, ts, c, type, data, size))
+			return -1;
+	}
+	pr_debug(
+		"cpu%d: sub-buffer %u bytes %u..%u, last stamp %llu, marks %llu/%u",
+		c, id, start, end, (unsigned long long)tc->last_ts,
+		(unsigned long long)tc->mark_ts, tc->mark_n);
+	if (first && missed) /* nothing new but the gap */
+		if (add_loss(t, c, missed > 0 ? missed : 0, tc->last_ts,
+			     tc->last_ts))
+			return -1;
 	return 0;
 }
 
@@ -508,7 +635,7 @@ static int rec_cmp(const void *a, const void *b)
 
 int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		uint64_t *wm, const struct trace_loss **losses,
-		size_t *n_losses)
+		size_t *n_losses, bool *more)
 {
 	uint64_t start = clocks_now(t->clockid), mark = UINT64_MAX;
 	struct bytebuf tmp;
@@ -528,14 +655,16 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		t->n_losses = 0;
 	t->losses_given = true;
 
+	*more = false;
 	for (int c = 0; c < t->n_cpus; c++) {
 		bool empty;
 		uint64_t cpu_mark;
 
-		if (!t->cpus[c].tcpu)
+		if (!t->cpus[c].map)
 			continue;
 		if (drain_cpu(t, c, &empty))
 			return -1;
+		*more |= !empty;
 		cpu_mark = empty ? (start > t->slack_ns ? start - t->slack_ns :
 							  0) :
 				   t->cpus[c].last_ts;
@@ -568,52 +697,86 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 	return 0;
 }
 
-/* Carry: u64 schema id, u32 count, then per record u64 ts, u32 cpu,
- * u32 type, u32 len, bytes. */
+/*
+ * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus, per CPU
+ * u64 mark_ts and u32 mark_n, u32 count, then per held record u64 ts,
+ * u32 cpu, u32 type, u32 len, bytes.  Host byte order: a spool belongs to
+ * one machine.
+ */
 int trace_carry_pack(const struct trace *t, struct bytebuf *out)
 {
-	uint32_t n = (uint32_t)t->n_held;
+	uint32_t n = (uint32_t)t->n_held, nc = (uint32_t)t->n_cpus;
+	uint64_t magic = CARRY_MAGIC;
+	uint8_t *p;
 
 	out->len = 0;
-	if (!n)
-		return 0;
-	if (bytebuf_reserve(out, 12 + n * 20 + t->held_arena.len))
+	if (bytebuf_reserve(out, 64 + nc * 12 + n * 20 + t->held_arena.len))
 		return -1;
-	memcpy(out->data, &t->schema->id, 8);
-	memcpy(out->data + 8, &n, 4);
-	out->len = 12;
+	p = out->data;
+	memcpy(p, &magic, 8);
+	memcpy(p + 8, t->boot_id, 40);
+	memcpy(p + 48, &t->schema->id, 8);
+	memcpy(p + 56, &nc, 4);
+	p += 60;
+	for (uint32_t c = 0; c < nc; c++, p += 12) {
+		memcpy(p, &t->cpus[c].mark_ts, 8);
+		memcpy(p + 8, &t->cpus[c].mark_n, 4);
+	}
+	memcpy(p, &n, 4);
+	p += 4;
 	for (size_t i = 0; i < t->n_held; i++) {
 		const struct trace_rec *h = &t->held[i];
-		uint8_t *p = out->data + out->len;
 
 		memcpy(p, &h->ts, 8);
 		memcpy(p + 8, &h->cpu, 4);
 		memcpy(p + 12, &h->type, 4);
 		memcpy(p + 16, &h->len, 4);
 		memcpy(p + 20, t->held_arena.data + h->off, h->len);
-		out->len += 20 + h->len;
+		p += 20 + h->len;
 	}
+	out->len = p - out->data;
 	return 0;
 }
 
 int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 {
 	const uint8_t *end = p + len;
-	uint64_t sid;
-	uint32_t n;
+	uint64_t magic, sid;
+	uint32_t n, nc;
+	bool same_boot;
 
 	if (len == 0)
 		return 0;
-	if (len < 12)
+	if (len < 64)
 		goto bad;
-	memcpy(&sid, p, 8);
-	memcpy(&n, p + 8, 4);
-	p += 12;
+	memcpy(&magic, p, 8);
+	if (magic != CARRY_MAGIC)
+		goto bad;
+	same_boot = !memcmp(p + 8, t->boot_id, 40);
+	memcpy(&sid, p + 48, 8);
+	memcpy(&nc, p + 56, 4);
+	p += 60;
+	if ((size_t)(end - p) < (size_t)nc * 12 + 4)
+		goto bad;
+	for (uint32_t c = 0; c < nc; c++, p += 12) {
+		if (!same_boot || (int)c >= t->n_cpus)
+			continue;
+		memcpy(&t->cpus[c].mark_ts, p, 8);
+		memcpy(&t->cpus[c].mark_n, p + 8, 4);
+	}
+	memcpy(&n, p, 4);
+	p += 4;
+	if (!same_boot) {
+		pr_warning(
+			"the spool's %u held records are from an earlier boot; reported as lost",
+			n);
+		return n ? add_loss(t, 0, n, 0, 0) : 0;
+	}
 	if (sid != t->schema->id) {
 		pr_warning(
 			"%u records held at the last exit were read with another configuration; reported as lost",
 			n);
-		return add_loss(t, 0, n, 0, 0);
+		return n ? add_loss(t, 0, n, 0, 0) : 0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct trace_rec *h;
@@ -641,10 +804,11 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 		t->held_arena.len += rlen;
 		p += 20 + rlen;
 	}
-	pr_info("%u held records restored from the spool", n);
+	pr_info("restored from the spool: %u held records and the read marks",
+		n);
 	return 0;
 bad:
-	pr_err("carry in the spool is malformed; its records are lost");
+	pr_err("carry in the spool is malformed; records held at the last exit are lost");
 	errno = EBADMSG;
 	return -1;
 }

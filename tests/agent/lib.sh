@@ -67,6 +67,7 @@ write_config() {
 node = node1
 instance = $NAME
 drain_interval = 5ms
+log_level = ${LOG_LEVEL:-info}
 [collector]
 host = 127.0.0.1
 port = $PORT
@@ -101,6 +102,28 @@ wait_for() {
 
 wait_session() {
 	wait_for '^schema ' "${1:-1}" || fail "agent never sent a schema"
+}
+
+# trace-cmd writes "1" to /proc/sys/kernel/ftrace_enabled, which this
+# kernel refuses (EPERM) although it is 1: give it a private mount
+# namespace where that file is a plain file holding "1".  It records in the
+# top-level instance; ours is separate.
+start_trace_cmd() { # output.dat
+	echo 1 >"$T/ftrace_enabled"
+	unshare -m sh -c "mount --bind '$T/ftrace_enabled' /proc/sys/kernel/ftrace_enabled && exec trace-cmd record --no-filter -C mono -e filelock:flock_lock_inode -o '$1'" >"$T/tc.log" 2>&1 &
+	TC=$!
+	PIDS+=($TC)
+	for _ in $(seq 100); do
+		[ "$(cat $TRACEFS/events/filelock/flock_lock_inode/enable)" = 1 ] && break
+		sleep 0.05
+	done
+	sleep 0.5
+}
+
+stop_trace_cmd() { # output.dat report.txt
+	kill -INT $TC
+	wait $TC || true
+	trace-cmd report -R -t -i "$1" 2>/dev/null >"$2"
 }
 
 make_netns() { # name
