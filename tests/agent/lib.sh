@@ -23,7 +23,9 @@ cleanup() {
 	for u in "${UPROBES[@]}"; do
 		echo "-:$u" >>$TRACEFS/uprobe_events 2>/dev/null || true
 	done
-	[ -d "$TRACEFS/instances/$NAME" ] && rmdir "$TRACEFS/instances/$NAME" 2>/dev/null || true
+	for d in "$TRACEFS/instances/$NAME" "$TRACEFS/instances/$NAME"-*; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
+	done
 	for u in "${UPROBES[@]}"; do
 		echo "-:$u" >>$TRACEFS/uprobe_events 2>/dev/null || true
 	done
@@ -46,16 +48,19 @@ mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
 "$SRCDIR/deploy/pki/netrv-pki" "$T/pki" collector
 "$SRCDIR/deploy/pki/netrv-pki" "$T/pki" node node1 >/dev/null
 
-start_receiver() { # [extra args]
-	rm -f "$T/port"
-	${RECV_NS:+ip netns exec "$RECV_NS"} "$RECEIVER" --ca "$T/pki/ca.crt" --cert "$T/pki/collector.crt" \
-		--key "$T/pki/collector.key" --port-file "$T/port" \
-		--out "$T/received" "$@" &
+# start_receiver [extra args]: RECV_NS runs it in a netns, RECV_TAG names
+# its files ($T/received$RECV_TAG).
+start_receiver() {
+	local tag=${RECV_TAG:-}
+	rm -f "$T/port$tag"
+	${RECV_NS:+ip netns exec "$RECV_NS"} "$RECEIVER" --ca "$T/pki/ca.crt" \
+		--cert "$T/pki/collector.crt" --key "$T/pki/collector.key" \
+		--port-file "$T/port$tag" --out "$T/received$tag" "$@" &
 	RECV_PID=$!
 	PIDS+=($RECV_PID)
-	for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-	[ -s "$T/port" ] || fail "receiver did not start"
-	PORT=$(cat "$T/port")
+	for _ in $(seq 100); do [ -s "$T/port$tag" ] && break; sleep 0.05; done
+	[ -s "$T/port$tag" ] || fail "receiver did not start"
+	PORT=$(cat "$T/port$tag")
 }
 
 # write_config FILE EXTRA...: base config plus extra lines
@@ -65,7 +70,7 @@ write_config() {
 	cat >"$f" <<CFG
 [agent]
 node = node1
-instance = $NAME
+instance = ${INSTANCE:-$NAME}
 drain_interval = 5ms
 log_level = ${LOG_LEVEL:-info}
 [collector]
@@ -77,7 +82,7 @@ key = $T/pki/node1.key
 backoff_min = 20ms
 backoff_max = 200ms
 [spool]
-dir = $T/spool
+dir = ${SPOOL:-$T/spool}
 CFG
 	for l in "$@"; do echo "$l" >>"$f"; done
 }
@@ -85,7 +90,7 @@ CFG
 start_agent() { # config [netns]
 	local cmd=("$AGENT" -c "$1")
 	[ -n "${2:-}" ] && cmd=(ip netns exec "$2" "${cmd[@]}")
-	"${cmd[@]}" >>"$T/agent.log" 2>&1 &
+	"${cmd[@]}" >>"$T/agent${RECV_TAG:-}.log" 2>&1 &
 	AGENT_PID=$!
 	PIDS+=($AGENT_PID)
 }
@@ -94,7 +99,7 @@ start_agent() { # config [netns]
 wait_for() {
 	local pat=$1 n=${2:-1}
 	for _ in $(seq 400); do
-		[ "$(grep -c -- "$pat" "$T/received" 2>/dev/null || true)" -ge "$n" ] && return 0
+		[ "$(grep -c -- "$pat" "$T/received${RECV_TAG:-}" 2>/dev/null || true)" -ge "$n" ] && return 0
 		sleep 0.05
 	done
 	return 1
