@@ -39,6 +39,22 @@ static bool int_size(uint32_t size)
 	return size == 1 || size == 2 || size == 4 || size == 8;
 }
 
+/*
+ * libtraceevent calls every __data_loc array a string; DLM's
+ * "__data_loc __u8[] res_name" is binary and may hold NULs.  A string is
+ * an array of plain char.
+ */
+static bool char_array(const char *type)
+{
+	if (!strncmp(type, "__data_loc ", 11))
+		type += 11;
+	else if (!strncmp(type, "__rel_loc ", 10))
+		type += 10;
+	if (!strncmp(type, "const ", 6))
+		type += 6;
+	return !strncmp(type, "char", 4) && (type[4] == ' ' || type[4] == '[');
+}
+
 static int add_tep_field(struct schema_type *t, struct tep_format_field *ff)
 {
 	struct schema_field *f = &t->fields[t->n_fields];
@@ -51,7 +67,7 @@ static int add_tep_field(struct schema_type *t, struct tep_format_field *ff)
 	f->dynamic = ff->flags & (TEP_FIELD_IS_DYNAMIC | TEP_FIELD_IS_RELATIVE);
 	f->relative = ff->flags & TEP_FIELD_IS_RELATIVE;
 	if (f->dynamic || (ff->flags & TEP_FIELD_IS_ARRAY)) {
-		f->kind = (ff->flags & TEP_FIELD_IS_STRING) ?
+		f->kind = char_array(ff->type) ?
 				  NETRV__FIELD_KIND__FIELD_STRING :
 				  NETRV__FIELD_KIND__FIELD_BYTES;
 		elem = ff->elementsize ? ff->elementsize : 1;

@@ -105,7 +105,7 @@ static int add_entry(struct spool *s, const struct entry *e)
 }
 
 /* Check every record of @g; cut at the first bad one. */
-static int scan_seg(struct spool *s, struct seg *g, bool newest)
+static int scan_seg(struct spool *s, struct seg *g)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
@@ -153,7 +153,7 @@ static int scan_seg(struct spool *s, struct seg *g, bool newest)
 				goto fail;
 			s->next_seq = e.seq + 1;
 		}
-		if (newest) {
+		{ /* the newest record's carry wins, in whichever segment */
 			s->carry.len = 0;
 			if (bytebuf_reserve(&s->carry, clen))
 				goto fail;
@@ -241,7 +241,7 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes,
 	for (size_t i = 0; i < s->n_segs; i++) {
 		if (s->segs[i].name_seq > s->next_seq)
 			s->next_seq = s->segs[i].name_seq;
-		if (scan_seg(s, &s->segs[i], i + 1 == s->n_segs)) {
+		if (scan_seg(s, &s->segs[i])) {
 			pr_err("cannot read segment %" PRIu64 ": %m",
 			       s->segs[i].name_seq);
 			goto fail;
