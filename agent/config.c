@@ -35,6 +35,9 @@ static const struct config_option options[] = {
 	  "trace clock of the instance" },
 	{ "agent", "buffer_size", CONFIG_SIZE, "4M", 4096, 1LL << 32, NULL,
 	  "ring buffer per CPU" },
+	{ "agent", "subbuf_size", CONFIG_SIZE, "64K", 4096, 1 << 20, NULL,
+	  "ring buffer sub-buffer size (buffer_subbuf_size_kb); the agent "
+	  "spools once per sub-buffer, so bigger means fewer, larger batches" },
 	{ "agent", "drain_interval", CONFIG_DURATION, "5ms", 100000, 1000000000,
 	  NULL,
 	  "how often the ring buffers are read (no wake-ups for writers)" },

@@ -159,7 +159,8 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 		(uint64_t)config_int(cfg, "agent", "buffer_size") / 1024;
 	char *cur = tracefs_get_clock(t->inst);
 	ssize_t cur_kb;
-	char buf[32];
+	uint64_t want_sub;
+	char buf[32], *sub;
 
 	if (!cur || strcmp(cur, clock)) {
 		/* This resets the buffers: only on a new or changed instance. */
@@ -171,6 +172,22 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 		}
 	}
 	free(cur);
+	/* Like the buffer size: changing it drops what is recorded. */
+	want_sub = (uint64_t)config_int(cfg, "agent", "subbuf_size") / 1024;
+	sub = tracefs_instance_file_read(t->inst, "buffer_subbuf_size_kb",
+					 NULL);
+	if (sub && strtoull(sub, NULL, 10) != want_sub) {
+		snprintf(buf, sizeof(buf), "%llu",
+			 (unsigned long long)want_sub);
+		if (tracefs_instance_file_write(t->inst,
+						"buffer_subbuf_size_kb",
+						buf) < 0) {
+			pr_err("cannot set sub-buffer size %s KB: %m", buf);
+			free(sub);
+			return -1;
+		}
+	}
+	free(sub);
 	cur_kb = tracefs_instance_get_buffer_size(t->inst, 0);
 	/*
 	 * The kernel rounds the size up to whole sub-buffers (4096 KB reads
@@ -536,7 +553,7 @@ static bool take(struct trace_cpu *tc, uint64_t ts, uint32_t *n_at_ts)
  * Take the next piece of one CPU's buffer: GET_READER, then parse the
  * bytes of the reader sub-buffer not parsed before.  *empty: nothing new.
  */
-static int drain_cpu(struct trace *t, int c, bool *empty)
+static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 {
 	struct trace_cpu *tc = &t->cpus[c];
 	struct rb_meta *m = tc->meta;
@@ -570,10 +587,20 @@ static int drain_cpu(struct trace *t, int c, bool *empty)
 		*empty = true;
 		return 0;
 	}
-	/* A private copy: the writer may still be appending to it. */
+	/*
+	 * Another round right away only pays when this sub-buffer was well
+	 * filled; a little is left for the next drain, keeping batches big.
+	 */
+	*more = end - start >= m->subbuf_size / 4;
+	/*
+	 * A private copy of the header and the bytes up to @end (and the
+	 * stored missed-events count after them): the writer may still be
+	 * appending.  Parsing stops at @end, the stale rest is never used.
+	 */
 	memcpy(t->page,
 	       tc->map + m->meta_page_size + (size_t)id * m->subbuf_size,
-	       m->subbuf_size);
+	       (size_t)end + 64 < m->subbuf_size ? (size_t)end + 64 :
+						   m->subbuf_size);
 	if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
 		pr_err("cpu%d: malformed sub-buffer", c);
 		errno = EPROTO;
@@ -657,14 +684,14 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 
 	*more = false;
 	for (int c = 0; c < t->n_cpus; c++) {
-		bool empty;
+		bool empty, cpu_more = false;
 		uint64_t cpu_mark;
 
 		if (!t->cpus[c].map)
 			continue;
-		if (drain_cpu(t, c, &empty))
+		if (drain_cpu(t, c, &empty, &cpu_more))
 			return -1;
-		*more |= !empty;
+		*more |= cpu_more;
 		cpu_mark = empty ? (start > t->slack_ns ? start - t->slack_ns :
 							  0) :
 				   t->cpus[c].last_ts;

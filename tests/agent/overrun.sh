@@ -5,7 +5,7 @@
 
 start_receiver
 write_config "$T/agent.conf" "[agent]" "events = filelock:flock_lock_inode" \
-	"buffer_size = 8K"
+	"buffer_size = 8K" "subbuf_size = 4K"
 start_agent "$T/agent.conf"
 wait_session
 kill -STOP "$AGENT_PID"

@@ -13,6 +13,7 @@
  *   clock in=batch|heartbeat source=S synced=0|1 eps=E offset=O delay=D state=P
  *   heartbeat wm=W last_seq=S
  *   dup seq=S / gap expected=S got=S / goodbye code=C
+ *   stats bytes=B events=N      (at exit: bytes of frames received)
  *
  * Integers print in decimal, strings quoted with \xNN escapes, byte arrays
  * in hex.  Usage: receiver --ca F --cert F --key F --port-file F --out F
@@ -49,6 +50,7 @@ static uint64_t last_seq;
 static Netrv__Schema *schema;
 static struct evpack_value vals[256];
 static int ack_delay_ms;
+static uint64_t total_bytes, total_events;
 
 static void print_clock(const char *in, const Netrv__ClockStatus *c)
 {
@@ -118,6 +120,7 @@ static void on_batch(const Netrv__Batch *b)
 		fprintf(out, "error seq=%" PRIu64 " unknown schema\n", b->seq);
 		return;
 	}
+	total_events += b->n_event_type;
 	for (size_t i = 0; i < b->n_event_type; i++) {
 		const Netrv__EventType *t;
 
@@ -180,6 +183,7 @@ static int on_frame(struct conn *c, const struct frame *f)
 {
 	ProtobufCMessage *m = msg_unpack(f, NULL);
 
+	total_bytes += FRAME_HEADER_SIZE + f->len;
 	if (!m) {
 		fprintf(out, "error malformed %s\n", frame_type_str(f->type));
 		return -1;
@@ -385,6 +389,8 @@ int main(int argc, char **argv)
 	sig = evsignal_new(base, SIGTERM, on_signal, base);
 	event_add(sig, NULL);
 	event_base_dispatch(base);
+	fprintf(out, "stats bytes=%" PRIu64 " events=%" PRIu64 "\n",
+		total_bytes, total_events);
 	event_free(sig);
 	evconnlistener_free(l);
 	event_base_free(base);
