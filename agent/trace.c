@@ -179,9 +179,8 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 	if (sub && strtoull(sub, NULL, 10) != want_sub) {
 		snprintf(buf, sizeof(buf), "%llu",
 			 (unsigned long long)want_sub);
-		if (tracefs_instance_file_write(t->inst,
-						"buffer_subbuf_size_kb",
-						buf) < 0) {
+		if (tracefs_instance_file_write(
+			    t->inst, "buffer_subbuf_size_kb", buf) < 0) {
 			pr_err("cannot set sub-buffer size %s KB: %m", buf);
 			free(sub);
 			return -1;
