@@ -17,9 +17,12 @@
  *
  * Integers print in decimal, strings quoted with \xNN escapes, byte arrays
  * in hex.  Usage: receiver --ca F --cert F --key F --port-file F --out F
- * [--ack-delay-ms N].  It listens on 127.0.0.1 port 0 and writes the port.
+ * [--ack-delay-ms N] [--state FILE] [--port N].  It listens on 127.0.0.1
+ * (port 0 unless --port) and writes the port.  --state keeps the last batch seq in FILE, so a
+ * receiver killed and restarted resumes like a durable collector.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -34,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "evpack.h"
 #include "frame.h"
@@ -51,6 +55,7 @@ static Netrv__Schema *schema;
 static struct evpack_value vals[256];
 static int ack_delay_ms;
 static uint64_t total_bytes, total_events;
+static int state_fd = -1; /* --state: last_seq survives a kill -9 */
 
 static void print_clock(const char *in, const Netrv__ClockStatus *c)
 {
@@ -225,6 +230,14 @@ static int on_frame(struct conn *c, const struct frame *f)
 		Netrv__Ack a = NETRV__ACK__INIT;
 
 		on_batch((Netrv__Batch *)m);
+		fflush(out);
+		if (state_fd >= 0) {
+			char st[24];
+
+			snprintf(st, sizeof(st), "%20" PRIu64 "\n", last_seq);
+			if (pwrite(state_fd, st, 21, 0) != 21)
+				fprintf(out, "error state write\n");
+		}
 		a.seq = last_seq;
 		if (ack_delay_ms) {
 			struct timespec d = { ack_delay_ms / 1000,
@@ -331,6 +344,8 @@ int main(int argc, char **argv)
 		{ "port-file", 1, NULL, 'p' },
 		{ "out", 1, NULL, 'o' },
 		{ "ack-delay-ms", 1, NULL, 'd' },
+		{ "state", 1, NULL, 's' },
+		{ "port", 1, NULL, 'P' },
 		{ NULL },
 	};
 	while ((opt = getopt_long(argc, argv, "", o, NULL)) != -1) {
@@ -353,6 +368,20 @@ int main(int argc, char **argv)
 		case 'd':
 			ack_delay_ms = atoi(optarg);
 			break;
+		case 'P':
+			sin.sin_port = htons((uint16_t)atoi(optarg));
+			break;
+		case 's': {
+			char st[24] = "";
+
+			state_fd = open(optarg, O_RDWR | O_CREAT, 0600);
+			if (state_fd < 0 || pread(state_fd, st, 21, 0) < 0) {
+				perror(optarg);
+				return 1;
+			}
+			last_seq = strtoull(st, NULL, 10);
+			break;
+		}
 		default:
 			return 2;
 		}
