@@ -219,6 +219,7 @@ struct schema *schema_create(struct tep_handle *tep, char *const *events,
 		n_markers++;
 	if (!s)
 		return NULL;
+	netrv__schema__init(&s->pb);
 	s->raw_data_id = -1;
 	s->types = calloc(n_events + n_markers + 1, sizeof(*s->types));
 	s->by_kernel_id = malloc(65536 * sizeof(*s->by_kernel_id));
@@ -232,9 +233,7 @@ struct schema *schema_create(struct tep_handle *tep, char *const *events,
 	for (unsigned int i = 0; (sec = config_section(cfg, "marker", i)); i++)
 		if (add_marker_type(s, tep, sec))
 			goto fail;
-	netrv__schema__init(&s->pb);
-	s->pb.types =
-		realloc(s->pb.types, (s->n_types + 1) * sizeof(*s->pb.types));
+	/* pb.types has room for every type: add_* added at most that many */
 	for (uint32_t i = 0; i < s->n_types; i++)
 		s->pb.types[i] = &s->types[i].pb;
 	s->pb.n_types = s->n_types;

@@ -153,8 +153,9 @@ static int scan_seg(struct spool *s, struct seg *g)
 				goto fail;
 			s->next_seq = e.seq + 1;
 		}
-		{ /* the newest record's carry wins, in whichever segment */
-			s->carry.len = 0;
+		/* the newest record's carry wins, in whichever segment */
+		s->carry.len = 0;
+		if (clen) {
 			if (bytebuf_reserve(&s->carry, clen))
 				goto fail;
 			memcpy(s->carry.data, h + REC_HDR + flen, clen);
@@ -237,7 +238,8 @@ struct spool *spool_open(const char *dir, uint64_t max_bytes,
 		s->n_segs++;
 	}
 	closedir(d);
-	qsort(s->segs, s->n_segs, sizeof(*s->segs), name_cmp);
+	if (s->n_segs)
+		qsort(s->segs, s->n_segs, sizeof(*s->segs), name_cmp);
 	for (size_t i = 0; i < s->n_segs; i++) {
 		if (s->segs[i].name_seq > s->next_seq)
 			s->next_seq = s->segs[i].name_seq;

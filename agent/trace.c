@@ -370,9 +370,13 @@ struct trace *trace_open(const struct config *cfg)
 		goto fail;
 	if (setup_instance(t, cfg))
 		goto fail;
-	if (config_section(cfg, "marker", 0))
+	if (config_section(cfg, "marker", 0)) {
+		char *dir = tracefs_instance_get_dir(t->inst);
+
 		pr_info("markers: write to %s/trace_marker_raw",
-			tracefs_instance_get_dir(t->inst));
+			dir ? dir : "?");
+		tracefs_put_tracing_file(dir);
+	}
 	{
 		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
 
@@ -674,7 +678,8 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 	t->held_arena.len = 0;
 	if (grow((void **)&t->recs, &t->cap_recs, t->n_held, sizeof(*t->recs)))
 		return -1;
-	memcpy(t->recs, t->held, t->n_held * sizeof(*t->recs));
+	if (t->n_held)
+		memcpy(t->recs, t->held, t->n_held * sizeof(*t->recs));
 	t->n_recs = t->n_held;
 	t->n_held = 0;
 	if (t->losses_given)
@@ -697,7 +702,8 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		if (cpu_mark < mark)
 			mark = cpu_mark;
 	}
-	qsort(t->recs, t->n_recs, sizeof(*t->recs), rec_cmp);
+	if (t->n_recs > 1)
+		qsort(t->recs, t->n_recs, sizeof(*t->recs), rec_cmp);
 	for (k = 0; k < t->n_recs && t->recs[k].ts <= mark; k++)
 		;
 	/* Keep the rest for next time, in their own arena. */

@@ -137,7 +137,10 @@ make_netns() { # name
 	ip -n "$1" link set lo up
 }
 
+# stop_agent: SIGTERM, and the agent must exit 0 (under ASan: no leaks)
 stop_agent() {
+	local rc=0
 	kill -TERM "$AGENT_PID" 2>/dev/null || true
-	wait "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || rc=$?
+	[ $rc -eq 0 ] || fail "agent exited with $rc after SIGTERM"
 }
