@@ -2,11 +2,14 @@
 """agent_overhead.py - netrv-agent against trace-cmd record, same events,
 same run: CPU time per event and bytes per event.
 
-A paced workload (flock + unlock through the test helper) produces
-filelock:flock_lock_inode events, 84-byte records: the size of a DLM event
-(dlm_lock_start with a short res_name is 60-90 bytes; this kernel has no
-DLM).  netrv-agent streams them over TLS to the test receiver while
-trace-cmd record (top-level instance) writes trace.dat.
+Two workloads (this kernel has no DLM):
+  dlm   (default) a uprobe on a test function called like a DLM lock
+        request: ls_id u32, lkb_id u32, mode s32 and a 24-character gfs2-style
+        res_name string - the fields and size of dlm:dlm_lock_start
+        (64-byte records);
+  flock filelock:flock_lock_inode (84-byte records, three kernel pointers).
+netrv-agent streams them over TLS to the test receiver while trace-cmd
+record (top-level instance, the same events) writes trace.dat.
 
   CPU/event: agent = its thread's run time (/proc/PID/schedstat) over the
              window; trace-cmd = user+system time of trace-cmd and its
@@ -16,6 +19,7 @@ trace-cmd record (top-level instance) writes trace.dat.
              and --compression none.
 
 usage: agent_overhead.py [--build DIR] [--rate EVENTS/S] [--seconds S]
+                         [--workload dlm|flock]
                          [--set section.key=value ...]
 Needs root and tracefs.  Prints a table; it asserts nothing.
 """
@@ -33,6 +37,7 @@ ap = argparse.ArgumentParser()
 ap.add_argument('--build', default='build')
 ap.add_argument('--rate', type=int, default=20000, help='events per second')
 ap.add_argument('--seconds', type=float, default=5.0)
+ap.add_argument('--workload', choices=['dlm', 'flock'], default='dlm')
 ap.add_argument('--set', action='append', default=[],
                 help='agent option override, e.g. agent.drain_interval=20ms')
 args = ap.parse_args()
@@ -43,6 +48,7 @@ receiver = f'{build}/tests/agent/netrv-test-receiver'
 target = f'{build}/tests/agent/netrv-test-uprobe-target'
 T = tempfile.mkdtemp(prefix='netrv-bench-')
 name = f'netrv-bench-{os.getpid()}'
+uprobe = f'dlm_like_{os.getpid()}'
 procs = []
 
 
@@ -71,17 +77,20 @@ def trace_cmd_run(extra, out, pairs):
     cmd = ['unshare', '-m', 'sh', '-c',
            f"mount --bind {T}/fe /proc/sys/kernel/ftrace_enabled && exec "
            f"trace-cmd record --no-filter -C mono {extra} "
-           f"-e filelock:flock_lock_inode -o {out}"]
+           f"-e {event} -o {out}"]
     tc = start(cmd, stdout=open(f'{T}/tc.log', 'a'), stderr=subprocess.STDOUT)
-    en = '/sys/kernel/tracing/events/filelock/flock_lock_inode/enable'
+    en = f'/sys/kernel/tracing/events/{event.replace(":", "/")}/enable'
     for _ in range(200):
         if open(en).read().strip() == '1':
             break
         time.sleep(0.05)
     time.sleep(0.5)
     a0 = runtime_ns(agent_p.pid)
-    subprocess.run([target, 'flock', str(pairs), f'{T}/lock',
-                    str(args.rate // 2)], check=True, stdout=subprocess.DEVNULL)
+    if args.workload == 'flock':
+        cmd = [target, 'flock', str(pairs), f'{T}/lock', str(args.rate // 2)]
+    else:
+        cmd = [target, 'dlm', str(pairs), str(args.rate)]
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     time.sleep(0.2)
     tc.send_signal(signal.SIGINT)
     _, status, ru = os.wait4(tc.pid, 0)
@@ -112,7 +121,7 @@ try:
     open(f'{T}/agent.conf', 'w').write(f"""[agent]
 node = bench
 instance = {name}
-events = filelock:flock_lock_inode
+events = {'filelock:flock_lock_inode' if args.workload == 'flock' else 'none'}
 [collector]
 port = {port}
 ca = {T}/pki/ca.crt
@@ -120,11 +129,21 @@ cert = {T}/pki/bench.crt
 key = {T}/pki/bench.key
 [spool]
 dir = {T}/spool
-""")
+""" + ("" if args.workload == 'flock' else f"""[uprobe {uprobe}]
+system = netrv_bench
+binary = {target}
+symbol = netrv_dlm_like
+fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
+"""))
     agent_p = start([agent, '-c', f'{T}/agent.conf'] + args.set,
                     stderr=open(f'{T}/agent.log', 'w'))
     wait_file(f'{T}/received', '^schema ')
-    pairs = int(args.rate * args.seconds / 2)
+    if args.workload == 'flock':
+        event = 'filelock:flock_lock_inode'
+        pairs = int(args.rate * args.seconds / 2)
+    else:
+        event = f'netrv_bench:{uprobe}'
+        pairs = int(args.rate * args.seconds)
     results = []
     for label, extra in (('default (compressed)', ''),
                          ('--compression none', '--compression none')):
@@ -136,8 +155,8 @@ dir = {T}/spool
     rec.wait()
     m = re.search(r'stats bytes=(\d+) events=(\d+)', open(f'{T}/received').read())
     wire, wire_ev = int(m.group(1)), int(m.group(2))
-    print(f'workload: {pairs} flock+unlock pairs at {args.rate} events/s '
-          f'({args.seconds} s), filelock:flock_lock_inode (84-byte records)')
+    print(f'workload {args.workload}: {event} at {args.rate} events/s for '
+          f'{args.seconds} s, agent options {args.set or "default"}')
     print(f'{"":34} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
     for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
         a = ag_cpu / ev * 1e9
@@ -152,6 +171,12 @@ dir = {T}/spool
     print(f'(agent: {wire} frame bytes for {wire_ev} events over the whole run, '
           f'TLS adds ~0.2%; trace.dat sizes include its headers)')
 finally:
+    if 'agent_p' in dir() and agent_p.poll() is None:
+        agent_p.terminate()  # a clean exit removes the uprobe
+        try:
+            agent_p.wait(timeout=10)
+        except Exception:
+            pass
     for p in procs:
         if p.poll() is None and p.returncode is None:
             p.kill()
@@ -161,6 +186,11 @@ finally:
                 pass
     try:
         os.rmdir(f'/sys/kernel/tracing/instances/{name}')
+    except OSError:
+        pass
+    try:  # normally removed by the agent at exit
+        with open('/sys/kernel/tracing/uprobe_events', 'a') as f:
+            f.write(f'-:netrv_bench/{uprobe}\n')
     except OSError:
         pass
     shutil.rmtree(T, ignore_errors=True)

@@ -3,6 +3,8 @@
  * uprobe_target.c - a workload for the agent's tests.
  *
  *   uprobe_target probe N          call netrv_probe_me(i, i*1000+7, "msg-i")
+ *   uprobe_target dlm N            call netrv_dlm_like(ls, lkid, mode, res)
+ *                                  with a 24-character gfs2-style res name
  *   uprobe_target flock N FILE     N times flock(LOCK_EX) + flock(LOCK_UN)
  *   uprobe_target marker N FILE ID write N DLM-sized records (u32 id,
  *                                  u32 node, u32 mode, u64 lkid, char[64]
@@ -26,6 +28,13 @@ __attribute__((noinline)) int netrv_probe_me(int node, long seq,
 {
 	__asm__ volatile("" ::: "memory");
 	return node + (int)seq + (int)strlen(msg);
+}
+
+__attribute__((noinline)) int netrv_dlm_like(uint32_t ls, uint32_t lkid,
+					     int mode, const char *res)
+{
+	__asm__ volatile("" ::: "memory");
+	return (int)(ls + lkid) + mode + (int)strlen(res);
 }
 
 static void pace(long i, long rate, const struct timespec *t0)
@@ -74,7 +83,8 @@ int main(int argc, char **argv)
 		rate = atol(argv[4]);
 	if (!strcmp(argv[1], "marker") && argc > 5)
 		rate = atol(argv[5]);
-	if (!strcmp(argv[1], "probe") && argc > 3)
+	if ((!strcmp(argv[1], "probe") || !strcmp(argv[1], "dlm")) &&
+	    argc > 3)
 		rate = atol(argv[3]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < n; i++) {
@@ -84,6 +94,13 @@ int main(int argc, char **argv)
 
 			snprintf(msg, sizeof(msg), "msg-%ld", i);
 			sum += netrv_probe_me((int)i, i * 1000 + 7, msg);
+		} else if (!strcmp(argv[1], "dlm")) {
+			char res[32];
+
+			/* gfs2 glock names: "%8x%16llx" of type and number */
+			snprintf(res, sizeof(res), "%8x%16lx", 2, 0x1a00f + i);
+			sum += netrv_dlm_like(0x2e7d1e8f, (uint32_t)(0x10001 + i),
+					      (int)(i % 6), res);
 		} else if (!strcmp(argv[1], "flock")) {
 			if (flock(fd, LOCK_EX) || flock(fd, LOCK_UN)) {
 				perror("flock");
