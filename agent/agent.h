@@ -245,9 +245,12 @@ void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out);
 
 struct spool;
 
+#define SPOOL_DEFLATED 1u /* the batch's fields are in fields_deflate */
+
 struct spool_info {
 	uint64_t seq;
 	uint32_t n_events;
+	uint32_t flags; /* SPOOL_* */
 	uint64_t first_ns, last_ns;
 };
 
@@ -312,6 +315,16 @@ struct encoder;
 /** encoder_create - packs up to @batch_events events per Batch */
 struct encoder *encoder_create(const struct schema *schema,
 			       uint32_t batch_events);
+/** encoder_set_deflate - compress the fields of the batches from now on */
+void encoder_set_deflate(struct encoder *e, bool on);
+/**
+ * encoder_inflate_frame - rewrite a Batch frame with fields_deflate into
+ * one with plain fields, for a collector that cannot inflate
+ * @in: the frame; @out: replaced with the new frame
+ *
+ * Return: 0, or -1 with errno (EBADMSG: not a valid frame).
+ */
+int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out);
 void encoder_destroy(struct encoder *e);
 
 /**
@@ -342,12 +355,15 @@ struct transport_params {
 	uint64_t heartbeat_ns;
 	uint64_t backoff_min_ns, backoff_max_ns;
 	uint64_t max_unacked_bytes; /* in flight beyond this: keep spooling */
+	bool deflate; /* compress batches if the collector accepts it */
 };
 
 /* Provides what heartbeats carry. */
 struct transport_source {
 	void (*status)(struct transport_source *src, uint64_t *watermark,
 		       Netrv__ClockStatus *clock);
+	/* the collector said whether it inflates Batch.fields_deflate */
+	void (*peer_deflate)(struct transport_source *src, bool accepts);
 };
 
 /**

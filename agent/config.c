@@ -79,6 +79,8 @@ static const struct config_option options[] = {
 	{ "collector", "max_unacked", CONFIG_SIZE, "4M", 4096, 1LL << 32, NULL,
 	  "bytes sent but not acknowledged before the agent waits (the rest "
 	  "stays in the spool)" },
+	{ "collector", "compress", CONFIG_BOOL, "yes", 0, 0, NULL,
+	  "compress batch fields (zlib) when the collector accepts it" },
 	{ "spool", "dir", CONFIG_STRING, "/var/lib/netrv-agent/spool", 0, 0,
 	  NULL, "spool directory (one per agent)" },
 	{ "spool", "max_size", CONFIG_SIZE, "256M", 65536, 1LL << 40, NULL,

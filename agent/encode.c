@@ -6,11 +6,14 @@
  * values are packed per type with evpack (lib/evpack.h), so a batch costs
  * a few allocations of reused buffers and none per event.  A batch's
  * watermark is its last event's time, except the drain's last batch, which
- * carries the drain's watermark.
+ * carries the drain's watermark.  When the collector accepts it, the
+ * packed fields are compressed (zlib, level 1) into fields_deflate: field
+ * values repeat a lot (lockspaces, resource names, pids).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define LOG_SUBSYS "encode"
 #include "agent.h"
@@ -27,7 +30,83 @@ struct encoder {
 	struct spool_info *infos;
 	size_t cap_batches;
 	uint64_t bad_records;
+	bool deflate;
+	struct bytebuf z;
 };
+
+void encoder_set_deflate(struct encoder *e, bool on)
+{
+	e->deflate = on;
+}
+
+static int deflate_fields(struct encoder *e)
+{
+	uLongf zlen = compressBound(e->fields.len);
+
+	e->z.len = 0;
+	if (bytebuf_reserve(&e->z, zlen))
+		return -1;
+	if (compress2(e->z.data, &zlen, e->fields.data, e->fields.len, 1) !=
+	    Z_OK) {
+		errno = ENOMEM;
+		return -1;
+	}
+	e->z.len = zlen;
+	return 0;
+}
+
+int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out)
+{
+	Netrv__Batch *b;
+	struct bytebuf plain = { 0 };
+	uLongf plen;
+	long n;
+	int ret = -1;
+
+	if (len < FRAME_HEADER_SIZE || in[3] != FRAME_BATCH)
+		goto bad;
+	b = netrv__batch__unpack(NULL, len - FRAME_HEADER_SIZE,
+				 in + FRAME_HEADER_SIZE);
+	if (!b)
+		goto bad;
+	for (size_t cap = 4 * b->fields_deflate.len + 256;; cap *= 2) {
+		int zr;
+
+		plain.len = 0;
+		if (cap > FRAME_HARD_MAX || bytebuf_reserve(&plain, cap))
+			goto out;
+		plen = plain.cap;
+		zr = uncompress(plain.data, &plen, b->fields_deflate.data,
+				b->fields_deflate.len);
+		if (zr == Z_OK)
+			break;
+		if (zr != Z_BUF_ERROR) {
+			errno = EBADMSG;
+			goto out;
+		}
+	}
+	b->fields.data = plain.data;
+	b->fields.len = plen;
+	b->fields_deflate.len = 0;
+	out->len = 0;
+	if (bytebuf_reserve(out, msg_frame_size(&b->base)))
+		goto out;
+	n = msg_pack(FRAME_BATCH, &b->base, out->data, out->cap);
+	if (n < 0)
+		goto out;
+	out->len = (size_t)n;
+	ret = 0;
+out:
+	/* fields points into plain: detach before protobuf frees the rest */
+	b->fields.data = NULL;
+	b->fields.len = 0;
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+	bytebuf_release(&plain);
+	return ret;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
 
 struct encoder *encoder_create(const struct schema *schema,
 			       uint32_t batch_events)
@@ -58,6 +137,7 @@ void encoder_destroy(struct encoder *e)
 	free(e->lens);
 	free(e->infos);
 	bytebuf_release(&e->fields);
+	bytebuf_release(&e->z);
 	free(e);
 }
 
@@ -120,8 +200,17 @@ int encoder_run(struct encoder *e, const struct trace *t,
 		batch.event_type = e->types;
 		batch.n_cpu = cnt;
 		batch.cpu = e->cpus;
-		batch.fields.data = e->fields.data;
-		batch.fields.len = e->fields.len;
+		e->infos[b].flags = 0;
+		if (e->deflate && e->fields.len) {
+			if (deflate_fields(e))
+				return -1;
+			batch.fields_deflate.data = e->z.data;
+			batch.fields_deflate.len = e->z.len;
+			e->infos[b].flags = SPOOL_DEFLATED;
+		} else {
+			batch.fields.data = e->fields.data;
+			batch.fields.len = e->fields.len;
+		}
 		batch.watermark_ns = b + 1 == n_batches ? wm : prev;
 		if (batch.watermark_ns < prev)
 			batch.watermark_ns = prev;

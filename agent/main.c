@@ -199,6 +199,13 @@ static void src_status(struct transport_source *src, uint64_t *wm,
 	agent_clock_status(a->clock, clock);
 }
 
+static void src_peer_deflate(struct transport_source *src, bool on)
+{
+	struct agent *a = (void *)((char *)src - offsetof(struct agent, src));
+
+	encoder_set_deflate(a->enc, on);
+}
+
 static struct timeval tv_of(uint64_t ns)
 {
 	struct timeval tv = { .tv_sec = ns / NSEC_PER_SEC,
@@ -274,7 +281,9 @@ static int run(struct agent *a)
 	tp.backoff_min_ns = config_int(cfg, "collector", "backoff_min");
 	tp.backoff_max_ns = config_int(cfg, "collector", "backoff_max");
 	tp.max_unacked_bytes = config_int(cfg, "collector", "max_unacked");
+	tp.deflate = config_bool(cfg, "collector", "compress");
 	a->src.status = src_status;
+	a->src.peer_deflate = src_peer_deflate;
 	a->transport = transport_create(a->base, &tp, a->spool,
 					trace_schema(a->trace), &a->src);
 	if (!a->transport)

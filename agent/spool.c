@@ -6,7 +6,7 @@
  * sequence of records:
  *
  *   0       4       8       16        20        24        28   32       40       48
- *   | magic | crc32 | seq   | frame_len | carry_len | n_events | 0 | first_ns | last_ns | frame | carry |
+ *   | magic | crc32 | seq   | frame_len | carry_len | n_events | flags | first_ns | last_ns | frame | carry |
  *
  * (little-endian; crc32 covers bytes 8..47 and the payload).  seq 0 marks a
  * carry-only record.  The frame is the whole Batch frame as sent; the carry
@@ -131,6 +131,7 @@ static int scan_seg(struct spool *s, struct seg *g)
 		memcpy(&flen, h + 16, 4);
 		memcpy(&clen, h + 20, 4);
 		memcpy(&e.info.n_events, h + 24, 4);
+		memcpy(&e.info.flags, h + 28, 4);
 		memcpy(&e.info.first_ns, h + 32, 8);
 		memcpy(&e.info.last_ns, h + 40, 8);
 		if (magic != REC_MAGIC ||
@@ -298,7 +299,8 @@ uint64_t spool_bytes(const struct spool *s)
 static void put_hdr(uint8_t *h, uint64_t seq, uint32_t flen, uint32_t clen,
 		    const struct spool_info *info)
 {
-	uint32_t magic = REC_MAGIC, zero = 0, n = info ? info->n_events : 0;
+	uint32_t magic = REC_MAGIC, n = info ? info->n_events : 0;
+	uint32_t flags = info ? info->flags : 0;
 	uint64_t first = info ? info->first_ns : 0;
 	uint64_t last = info ? info->last_ns : 0;
 
@@ -307,7 +309,7 @@ static void put_hdr(uint8_t *h, uint64_t seq, uint32_t flen, uint32_t clen,
 	memcpy(h + 16, &flen, 4);
 	memcpy(h + 20, &clen, 4);
 	memcpy(h + 24, &n, 4);
-	memcpy(h + 28, &zero, 4);
+	memcpy(h + 28, &flags, 4);
 	memcpy(h + 32, &first, 8);
 	memcpy(h + 40, &last, 8);
 }

@@ -10,7 +10,9 @@
  * reconnect or restart is the same path as sending live.  At most
  * max_unacked bytes (or 256 batches) are in flight; beyond that batches
  * simply wait in the spool - a slow collector costs disk, not events.
- * Acks drop spool segments.  Heartbeats carry the watermark and clock
+ * Acks drop spool segments.  Batches are compressed when the collector's
+ * HelloAck accepts it (and the config allows); one spooled compressed and
+ * resent to a collector that does not accept it is inflated on the way.  Heartbeats carry the watermark and clock
  * status when nothing else was sent for a heartbeat period.  A lost
  * connection is retried after a back-off that doubles up to a limit, with
  * +-25% jitter so a restarted collector is not hit by all nodes at once.
@@ -54,8 +56,9 @@ struct transport {
 	uint64_t session_id;
 	char boot_id[64];
 	struct event *retry, *hb;
-	struct bytebuf buf;
+	struct bytebuf buf, plain;
 	uint32_t max_frame;
+	bool peer_deflate;
 };
 
 static void connect_now(evutil_socket_t fd, short what, void *arg);
@@ -145,7 +148,21 @@ static void pump(struct transport *t)
 				first > t->next_send ? first : t->next_send + 1;
 			continue;
 		}
-		if (bufferevent_write(t->bev, t->buf.data, t->buf.len)) {
+		if ((info.flags & SPOOL_DEFLATED) && !t->peer_deflate) {
+			/* spooled compressed for an earlier collector */
+			if (encoder_inflate_frame(t->buf.data, t->buf.len,
+						  &t->plain)) {
+				pr_err("batch %llu in the spool is damaged: %m",
+				       (unsigned long long)t->next_send);
+				t->next_send++;
+				continue;
+			}
+			r = bufferevent_write(t->bev, t->plain.data,
+					      t->plain.len);
+		} else {
+			r = bufferevent_write(t->bev, t->buf.data, t->buf.len);
+		}
+		if (r) {
 			pr_err("cannot queue batch: %m");
 			return;
 		}
@@ -185,6 +202,10 @@ static void on_hello_ack(struct transport *t, const Netrv__HelloAck *a)
 		t->next_send = spool_next_seq(t->spool);
 	if (a->max_frame && a->max_frame < FRAME_HARD_MAX)
 		t->max_frame = a->max_frame;
+	t->peer_deflate = a->accepts_deflate;
+	if (t->src->peer_deflate)
+		t->src->peer_deflate(t->src,
+				     t->p.deflate && a->accepts_deflate);
 	if (send_msg(t, FRAME_SCHEMA, &t->schema->pb.base)) {
 		pr_err("cannot send schema: %m");
 		drop_conn(t, true);
@@ -462,5 +483,6 @@ void transport_destroy(struct transport *t)
 		event_free(t->hb);
 	SSL_CTX_free(t->ctx);
 	bytebuf_release(&t->buf);
+	bytebuf_release(&t->plain);
 	free(t);
 }

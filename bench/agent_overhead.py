@@ -14,7 +14,8 @@ record (top-level instance, the same events) writes trace.dat.
   CPU/event: agent = its thread's run time (/proc/PID/schedstat) over the
              window; trace-cmd = user+system time of trace-cmd and its
              per-CPU recorders (wait4 rusage), start to finish.
-  bytes/event: agent = frame bytes the receiver got (protobuf, before TLS);
+  bytes/event: agent = frame bytes the receiver got (protobuf, before TLS;
+             compressed batches unless --plain);
              trace-cmd = size of trace.dat, run twice: default (compressed)
              and --compression none.
 
@@ -38,6 +39,8 @@ ap.add_argument('--build', default='build')
 ap.add_argument('--rate', type=int, default=20000, help='events per second')
 ap.add_argument('--seconds', type=float, default=5.0)
 ap.add_argument('--workload', choices=['dlm', 'flock'], default='dlm')
+ap.add_argument('--plain', action='store_true',
+                help='receiver does not accept compressed batches')
 ap.add_argument('--set', action='append', default=[],
                 help='agent option override, e.g. agent.drain_interval=20ms')
 args = ap.parse_args()
@@ -115,7 +118,8 @@ try:
                    check=True, stdout=subprocess.DEVNULL)
     rec = start([receiver, '--ca', f'{T}/pki/ca.crt', '--cert',
                  f'{T}/pki/collector.crt', '--key', f'{T}/pki/collector.key',
-                 '--port-file', f'{T}/port', '--out', f'{T}/received'])
+                 '--port-file', f'{T}/port', '--out', f'{T}/received']
+                + ([] if args.plain else ['--deflate']))
     wait_file(f'{T}/port', r'\d+')
     port = open(f'{T}/port').read().strip()
     open(f'{T}/agent.conf', 'w').write(f"""[agent]
@@ -156,7 +160,8 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
     m = re.search(r'stats bytes=(\d+) events=(\d+)', open(f'{T}/received').read())
     wire, wire_ev = int(m.group(1)), int(m.group(2))
     print(f'workload {args.workload}: {event} at {args.rate} events/s for '
-          f'{args.seconds} s, agent options {args.set or "default"}')
+          f'{args.seconds} s, agent options {args.set or "default"}, '
+          f'{"plain" if args.plain else "compressed"} batches')
     print(f'{"":34} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
     for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
         a = ag_cpu / ev * 1e9

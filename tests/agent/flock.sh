@@ -3,7 +3,7 @@
 # events the receiver gets equal trace-cmd report's, field by field.
 . "$(dirname "$0")/lib.sh"
 
-start_receiver
+start_receiver --deflate
 write_config "$T/agent.conf" "[agent]" "events = filelock:flock_lock_inode"
 start_agent "$T/agent.conf"
 wait_session

@@ -3,10 +3,11 @@
 # killed with -9 and restarted, during a paced workload: the agent spools
 # instead of dropping, reconnects, and every event reaches the receiver
 # exactly once (the receiver drops resent batches by seq, as the collector
-# does).
+# does).  The first receiver accepts compressed batches, the restarted one
+# does not: what was spooled compressed is inflated on the way.
 . "$(dirname "$0")/lib.sh"
 
-start_receiver --state "$T/recv.state"
+start_receiver --state "$T/recv.state" --deflate
 write_config "$T/agent.conf" "[agent]" "events = filelock:flock_lock_inode" \
 	"[collector]" "max_unacked = 16K" "[spool]" "segment_size = 16K"
 # the [collector] and [spool] above repeat sections write_config opened:
@@ -51,4 +52,5 @@ assert events == sorted(events), 'out of order'
 PY
 grep -q '^gap' "$T/received" && fail "a seq gap: batches lost"
 grep -q '^loss' "$T/received" && fail "loss reported"
+grep -q '^error' "$T/received" && fail "receiver errors: $(grep '^error' "$T/received" | head -3)"
 echo "outage: ok"

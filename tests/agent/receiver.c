@@ -17,7 +17,8 @@
  *
  * Integers print in decimal, strings quoted with \xNN escapes, byte arrays
  * in hex.  Usage: receiver --ca F --cert F --key F --port-file F --out F
- * [--ack-delay-ms N] [--state FILE] [--port N].  It listens on 127.0.0.1
+ * [--ack-delay-ms N] [--state FILE] [--port N] [--deflate].  --deflate
+ * accepts compressed batches.  It listens on 127.0.0.1
  * (port 0 unless --port) and writes the port.  --state keeps the last batch seq in FILE, so a
  * receiver killed and restarted resumes like a durable collector.
  */
@@ -38,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "evpack.h"
 #include "frame.h"
@@ -55,6 +57,8 @@ static Netrv__Schema *schema;
 static struct evpack_value vals[256];
 static int ack_delay_ms;
 static uint64_t total_bytes, total_events;
+static bool accept_deflate;
+static struct bytebuf inflated;
 static int state_fd = -1; /* --state: last_seq survives a kill -9 */
 
 static void print_clock(const char *in, const Netrv__ClockStatus *c)
@@ -101,6 +105,28 @@ static void on_batch(const Netrv__Batch *b)
 {
 	struct evpack_reader r = { b->fields.data,
 				   b->fields.data + b->fields.len };
+
+	if (b->fields_deflate.len) {
+		uLongf n;
+		int zr = Z_BUF_ERROR;
+
+		for (size_t cap = 4 * b->fields_deflate.len;
+		     zr == Z_BUF_ERROR && cap < FRAME_HARD_MAX; cap *= 2) {
+			inflated.len = 0;
+			bytebuf_reserve(&inflated, cap);
+			n = inflated.cap;
+			zr = uncompress(inflated.data, &n,
+					b->fields_deflate.data,
+					b->fields_deflate.len);
+		}
+		if (!accept_deflate || zr != Z_OK) {
+			fprintf(out, "error seq=%" PRIu64 " bad deflate\n",
+				b->seq);
+			return;
+		}
+		r.p = inflated.data;
+		r.end = inflated.data + n;
+	}
 	uint64_t ts = b->base_ns;
 
 	if (b->seq <= last_seq) {
@@ -203,6 +229,7 @@ static int on_frame(struct conn *c, const struct frame *f)
 			h->node, peer_cn(c), h->trace_clock, h->session_id);
 		a.last_seq = last_seq;
 		a.collector_version = "test-receiver";
+		a.accepts_deflate = accept_deflate;
 		send_msg(c, FRAME_HELLO_ACK, &a.base);
 		break;
 	}
@@ -338,15 +365,11 @@ int main(int argc, char **argv)
 	int opt;
 
 	static const struct option o[] = {
-		{ "ca", 1, NULL, 'a' },
-		{ "cert", 1, NULL, 'c' },
-		{ "key", 1, NULL, 'k' },
-		{ "port-file", 1, NULL, 'p' },
-		{ "out", 1, NULL, 'o' },
-		{ "ack-delay-ms", 1, NULL, 'd' },
-		{ "state", 1, NULL, 's' },
-		{ "port", 1, NULL, 'P' },
-		{ NULL },
+		{ "ca", 1, NULL, 'a' },	     { "cert", 1, NULL, 'c' },
+		{ "key", 1, NULL, 'k' },     { "port-file", 1, NULL, 'p' },
+		{ "out", 1, NULL, 'o' },     { "ack-delay-ms", 1, NULL, 'd' },
+		{ "state", 1, NULL, 's' },   { "port", 1, NULL, 'P' },
+		{ "deflate", 0, NULL, 'z' }, { NULL },
 	};
 	while ((opt = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (opt) {
@@ -367,6 +390,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			ack_delay_ms = atoi(optarg);
+			break;
+		case 'z':
+			accept_deflate = true;
 			break;
 		case 'P':
 			sin.sin_port = htons((uint16_t)atoi(optarg));
@@ -426,6 +452,7 @@ int main(int argc, char **argv)
 	if (schema)
 		protobuf_c_message_free_unpacked(&schema->base, NULL);
 	SSL_CTX_free(ctx);
+	bytebuf_release(&inflated);
 	fclose(out);
 	return 0;
 }

@@ -57,8 +57,10 @@ static int append_n(struct spool *s, int n, uint32_t events)
 	for (int i = 0; i < n; i++) {
 		uint64_t seq = spool_next_seq(s);
 		struct bytebuf f = { 0 }, carry = { 0 };
-		struct spool_info info = { seq, events, seq * 1000,
-					   seq * 1000 + 999 };
+		struct spool_info info = { .seq = seq,
+					   .n_events = events,
+					   .first_ns = seq * 1000,
+					   .last_ns = seq * 1000 + 999 };
 		size_t len = make_frame(seq, &f);
 		int ret;
 

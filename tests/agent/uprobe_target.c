@@ -83,8 +83,7 @@ int main(int argc, char **argv)
 		rate = atol(argv[4]);
 	if (!strcmp(argv[1], "marker") && argc > 5)
 		rate = atol(argv[5]);
-	if ((!strcmp(argv[1], "probe") || !strcmp(argv[1], "dlm")) &&
-	    argc > 3)
+	if ((!strcmp(argv[1], "probe") || !strcmp(argv[1], "dlm")) && argc > 3)
 		rate = atol(argv[3]);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < n; i++) {
@@ -99,7 +98,8 @@ int main(int argc, char **argv)
 
 			/* gfs2 glock names: "%8x%16llx" of type and number */
 			snprintf(res, sizeof(res), "%8x%16lx", 2, 0x1a00f + i);
-			sum += netrv_dlm_like(0x2e7d1e8f, (uint32_t)(0x10001 + i),
+			sum += netrv_dlm_like(0x2e7d1e8f,
+					      (uint32_t)(0x10001 + i),
 					      (int)(i % 6), res);
 		} else if (!strcmp(argv[1], "flock")) {
 			if (flock(fd, LOCK_EX) || flock(fd, LOCK_UN)) {
