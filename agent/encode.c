@@ -31,6 +31,8 @@ struct encoder {
 	size_t cap_batches;
 	uint64_t bad_records;
 	bool deflate;
+	bool zs_ready;
+	z_stream zs; /* kept: deflateInit per batch costs more than the data */
 	struct bytebuf z;
 };
 
@@ -41,17 +43,31 @@ void encoder_set_deflate(struct encoder *e, bool on)
 
 static int deflate_fields(struct encoder *e)
 {
-	uLongf zlen = compressBound(e->fields.len);
+	uLong bound;
 
-	e->z.len = 0;
-	if (bytebuf_reserve(&e->z, zlen))
-		return -1;
-	if (compress2(e->z.data, &zlen, e->fields.data, e->fields.len, 1) !=
-	    Z_OK) {
-		errno = ENOMEM;
+	if (!e->zs_ready) {
+		if (deflateInit(&e->zs, 1) != Z_OK) {
+			errno = ENOMEM;
+			return -1;
+		}
+		e->zs_ready = true;
+	} else if (deflateReset(&e->zs) != Z_OK) {
+		errno = EINVAL;
 		return -1;
 	}
-	e->z.len = zlen;
+	bound = deflateBound(&e->zs, e->fields.len);
+	e->z.len = 0;
+	if (bytebuf_reserve(&e->z, bound))
+		return -1;
+	e->zs.next_in = e->fields.data;
+	e->zs.avail_in = (uInt)e->fields.len;
+	e->zs.next_out = e->z.data;
+	e->zs.avail_out = (uInt)bound;
+	if (deflate(&e->zs, Z_FINISH) != Z_STREAM_END) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	e->z.len = bound - e->zs.avail_out;
 	return 0;
 }
 
@@ -138,6 +154,8 @@ void encoder_destroy(struct encoder *e)
 	free(e->infos);
 	bytebuf_release(&e->fields);
 	bytebuf_release(&e->z);
+	if (e->zs_ready)
+		deflateEnd(&e->zs);
 	free(e);
 }
 

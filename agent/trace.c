@@ -702,8 +702,13 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		if (cpu_mark < mark)
 			mark = cpu_mark;
 	}
-	if (t->n_recs > 1)
-		qsort(t->recs, t->n_recs, sizeof(*t->recs), rec_cmp);
+	for (size_t i = 1; i < t->n_recs; i++) {
+		/* often one CPU was busy and the records are in order already */
+		if (rec_cmp(&t->recs[i - 1], &t->recs[i]) > 0) {
+			qsort(t->recs, t->n_recs, sizeof(*t->recs), rec_cmp);
+			break;
+		}
+	}
 	for (k = 0; k < t->n_recs && t->recs[k].ts <= mark; k++)
 		;
 	/* Keep the rest for next time, in their own arena. */
