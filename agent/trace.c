@@ -230,10 +230,11 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 static struct tep_handle *load_formats(struct trace *t)
 {
 	const char *systems[64];
-	int n = 0;
+	struct tep_handle *tep;
+	int n = 0, cut = 0;
 
 	systems[n++] = "ftrace";
-	for (int i = 0; i < t->n_events && n < 63; i++) {
+	for (int i = 0; i < t->n_events && n < 63; i++, cut++) {
 		size_t len = strcspn(t->events[i], ":");
 		bool dup = false;
 
@@ -244,15 +245,11 @@ static struct tep_handle *load_formats(struct trace *t)
 			systems[n++] = t->events[i];
 	}
 	systems[n] = NULL;
-	/* systems[] points into events[]: restore the ':' afterwards */
-	{
-		struct tep_handle *tep =
-			tracefs_local_events_system(NULL, systems);
-
-		for (int i = 0; i < t->n_events; i++)
-			t->events[i][strlen(t->events[i])] = ':';
-		return tep;
-	}
+	tep = tracefs_local_events_system(NULL, systems);
+	/* systems[] pointed into events[]: put the ':' back */
+	for (int i = 0; i < cut; i++)
+		t->events[i][strlen(t->events[i])] = ':';
+	return tep;
 }
 
 static int map_cpu(struct trace *t, int c, const char *path)
@@ -281,6 +278,19 @@ static int map_cpu(struct trace *t, int c, const char *path)
 	tc->meta = (struct rb_meta *)tc->map;
 	tc->cur_id = UINT32_MAX;
 	return 0;
+}
+
+/* The marks in a carry are only valid for the boot that wrote them. */
+static void read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	memset(buf, 0, len);
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
 }
 
 static int open_cpus(struct trace *t)
@@ -377,15 +387,7 @@ struct trace *trace_open(const struct config *cfg)
 			dir ? dir : "?");
 		tracefs_put_tracing_file(dir);
 	}
-	{
-		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-
-		if (f) {
-			if (!fgets(t->boot_id, sizeof(t->boot_id), f))
-				t->boot_id[0] = '\0';
-			fclose(f);
-		}
-	}
+	read_boot_id(t->boot_id, sizeof(t->boot_id));
 	t->kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
 				KBUFFER_ENDIAN_SAME_AS_HOST);
 	if (!t->kbuf || open_cpus(t))
