@@ -46,7 +46,13 @@ static int deflate_fields(struct encoder *e)
 	uLong bound;
 
 	if (!e->zs_ready) {
-		if (deflateInit(&e->zs, 1) != Z_OK) {
+		/*
+		 * Level 1, a 16 KB window and small hash tables: a batch
+		 * of a 5 ms drain is a few KB, and deflateReset clears the
+		 * hash tables for every batch.
+		 */
+		if (deflateInit2(&e->zs, 1, Z_DEFLATED, 14, 5,
+				 Z_DEFAULT_STRATEGY) != Z_OK) {
 			errno = ENOMEM;
 			return -1;
 		}
