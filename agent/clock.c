@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * clock.c - from trace time to TAI, with an honest error bound epsilon.
+ *
+ * TAI = trace time + tai_offset_ns, where tai_offset_ns is read now as an
+ * A-B-A pair (trace clock, CLOCK_TAI, trace clock); pair_bound is half the
+ * narrowest A-A gap.  How far CLOCK_TAI itself is from the cluster's time
+ * comes from ptp4l:
+ *
+ *   grandmaster (port MASTER, grandmaster identity = our clock):
+ *       epsilon = pair_bound
+ *   otherwise, with a PTP answer age_ns old:
+ *       epsilon = |master_offset| + mean_path_delay + pair_bound
+ *                 + drift_ppm * age_ns / 1e6
+ *
+ * |master_offset| is the clock's last measured distance from the master;
+ * mean_path_delay bounds the error an asymmetric path can hide (offset is
+ * computed assuming both directions take the same time, so the true offset
+ * lies within +-delay of it); the drift term covers the time since ptp4l
+ * measured.  "synced" means the port is SLAVE (servo locked) or we are the
+ * grandmaster.  A slave of a free-running ptp4l stays UNCALIBRATED: it
+ * reports live offsets (so epsilon is meaningful) but synced is false.
+ * Without ptp4l the source is NONE, synced false, and epsilon covers only
+ * the pair reading: the collector must estimate the rest (round trip).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "clocks.h"
+
+struct agent_clock {
+	clockid_t trace_clock;
+	const struct ptp *ptp;
+	uint64_t drift_ppm;
+	uint8_t gm[8];
+};
+
+struct agent_clock *agent_clock_create(clockid_t trace_clock,
+				       const struct ptp *ptp,
+				       uint64_t drift_ppm)
+{
+	struct agent_clock *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->trace_clock = trace_clock;
+	c->ptp = ptp;
+	c->drift_ppm = drift_ppm;
+	return c;
+}
+
+void agent_clock_destroy(struct agent_clock *c)
+{
+	free(c);
+}
+
+void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out)
+{
+	const struct ptp_status *st = c->ptp ? ptp_status(c->ptp) : NULL;
+	struct clocks_pair pair = { 0 };
+
+	netrv__clock_status__init(out);
+	clocks_pair(c->trace_clock, CLOCK_TAI, 3, &pair);
+	out->tai_offset_ns = pair.offset_ns;
+	out->epsilon_ns = pair.bound_ns;
+	out->source = NETRV__CLOCK_SOURCE__CLOCK_SOURCE_NONE;
+	if (!st || !st->answered)
+		return;
+
+	uint64_t age = clocks_now(CLOCK_MONOTONIC) - st->sampled_mono_ns;
+	bool gm = st->port_state == 6 && st->gm_present == false;
+
+	gm |= st->port_state == 6 &&
+	      !memcmp(st->gm_identity, st->clock_identity, 8);
+	out->source = NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP;
+	out->port_state = st->port_state;
+	out->master_offset_ns = st->master_offset_ns;
+	out->path_delay_ns = st->path_delay_ns;
+	out->sample_age_ns = age;
+	memcpy(c->gm, st->gm_identity, 8);
+	out->gm_identity.data = c->gm;
+	out->gm_identity.len = 8;
+	out->synced = gm || st->port_state == 9;
+	if (!gm)
+		out->epsilon_ns += (uint64_t)llabs(st->master_offset_ns) +
+				   (uint64_t)llabs(st->path_delay_ns) +
+				   c->drift_ppm * age / 1000000;
+}

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * encode.c - Batch messages from merged records.
+ *
+ * Column-wise: time deltas, types and CPUs are repeated varints, field
+ * values are packed per type with evpack (lib/evpack.h), so a batch costs
+ * a few allocations of reused buffers and none per event.  A batch's
+ * watermark is its last event's time, except the drain's last batch, which
+ * carries the drain's watermark.  When the collector accepts it, the
+ * packed fields are compressed (zlib, level 1) into fields_deflate: field
+ * values repeat a lot (lockspaces, resource names, pids).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#define LOG_SUBSYS "encode"
+#include "agent.h"
+#include "log.h"
+#include "msg.h"
+
+struct encoder {
+	const struct schema *schema;
+	uint32_t max;
+	uint64_t *deltas;
+	uint32_t *types, *cpus;
+	struct bytebuf fields;
+	size_t *lens;
+	struct spool_info *infos;
+	size_t cap_batches;
+	uint64_t bad_records;
+	bool deflate;
+	bool zs_ready;
+	z_stream zs; /* kept: deflateInit per batch costs more than the data */
+	struct bytebuf z;
+};
+
+void encoder_set_deflate(struct encoder *e, bool on)
+{
+	e->deflate = on;
+}
+
+static int deflate_fields(struct encoder *e)
+{
+	uLong bound;
+
+	if (!e->zs_ready) {
+		/*
+		 * Level 1, a 16 KB window and small hash tables: a batch
+		 * of a 5 ms drain is a few KB, and deflateReset clears the
+		 * hash tables for every batch.
+		 */
+		if (deflateInit2(&e->zs, 1, Z_DEFLATED, 14, 5,
+				 Z_DEFAULT_STRATEGY) != Z_OK) {
+			errno = ENOMEM;
+			return -1;
+		}
+		e->zs_ready = true;
+	} else if (deflateReset(&e->zs) != Z_OK) {
+		errno = EINVAL;
+		return -1;
+	}
+	bound = deflateBound(&e->zs, e->fields.len);
+	e->z.len = 0;
+	if (bytebuf_reserve(&e->z, bound))
+		return -1;
+	e->zs.next_in = e->fields.data;
+	e->zs.avail_in = (uInt)e->fields.len;
+	e->zs.next_out = e->z.data;
+	e->zs.avail_out = (uInt)bound;
+	if (deflate(&e->zs, Z_FINISH) != Z_STREAM_END) {
+		errno = ENOBUFS;
+		return -1;
+	}
+	e->z.len = bound - e->zs.avail_out;
+	return 0;
+}
+
+int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out)
+{
+	Netrv__Batch *b;
+	struct bytebuf plain = { 0 };
+	uLongf plen;
+	long n;
+	int ret = -1;
+
+	if (len < FRAME_HEADER_SIZE || in[3] != FRAME_BATCH)
+		goto bad;
+	b = netrv__batch__unpack(NULL, len - FRAME_HEADER_SIZE,
+				 in + FRAME_HEADER_SIZE);
+	if (!b)
+		goto bad;
+	for (size_t cap = 4 * b->fields_deflate.len + 256;; cap *= 2) {
+		int zr;
+
+		plain.len = 0;
+		if (cap > FRAME_HARD_MAX || bytebuf_reserve(&plain, cap))
+			goto out;
+		plen = plain.cap;
+		zr = uncompress(plain.data, &plen, b->fields_deflate.data,
+				b->fields_deflate.len);
+		if (zr == Z_OK)
+			break;
+		if (zr != Z_BUF_ERROR) {
+			errno = EBADMSG;
+			goto out;
+		}
+	}
+	b->fields.data = plain.data;
+	b->fields.len = plen;
+	b->fields_deflate.len = 0;
+	out->len = 0;
+	if (bytebuf_reserve(out, msg_frame_size(&b->base)))
+		goto out;
+	n = msg_pack(FRAME_BATCH, &b->base, out->data, out->cap);
+	if (n < 0)
+		goto out;
+	out->len = (size_t)n;
+	ret = 0;
+out:
+	/* fields points into plain: detach before protobuf frees the rest */
+	b->fields.data = NULL;
+	b->fields.len = 0;
+	protobuf_c_message_free_unpacked(&b->base, NULL);
+	bytebuf_release(&plain);
+	return ret;
+bad:
+	errno = EBADMSG;
+	return -1;
+}
+
+struct encoder *encoder_create(const struct schema *schema,
+			       uint32_t batch_events)
+{
+	struct encoder *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return NULL;
+	e->schema = schema;
+	e->max = batch_events;
+	e->deltas = calloc(batch_events, sizeof(*e->deltas));
+	e->types = calloc(batch_events, sizeof(*e->types));
+	e->cpus = calloc(batch_events, sizeof(*e->cpus));
+	if (!e->deltas || !e->types || !e->cpus) {
+		encoder_destroy(e);
+		return NULL;
+	}
+	return e;
+}
+
+void encoder_destroy(struct encoder *e)
+{
+	if (!e)
+		return;
+	free(e->deltas);
+	free(e->types);
+	free(e->cpus);
+	free(e->lens);
+	free(e->infos);
+	bytebuf_release(&e->fields);
+	bytebuf_release(&e->z);
+	if (e->zs_ready)
+		deflateEnd(&e->zs);
+	free(e);
+}
+
+int encoder_run(struct encoder *e, const struct trace *t,
+		const struct trace_rec *recs, size_t n, uint64_t wm,
+		Netrv__LossReport **losses, size_t n_losses,
+		Netrv__ClockStatus *clock, uint64_t first_seq,
+		struct bytebuf *frames, const size_t **lens,
+		const struct spool_info **infos)
+{
+	size_t n_batches = n ? (n + e->max - 1) / e->max : (n_losses ? 1 : 0);
+	size_t done = 0;
+
+	frames->len = 0;
+	if (n_batches > e->cap_batches) {
+		size_t *nl = realloc(e->lens, n_batches * sizeof(*nl));
+		struct spool_info *ni;
+
+		if (!nl)
+			return -1;
+		e->lens = nl;
+		ni = realloc(e->infos, n_batches * sizeof(*ni));
+		if (!ni)
+			return -1;
+		e->infos = ni;
+		e->cap_batches = n_batches;
+	}
+	for (size_t b = 0; b < n_batches; b++) {
+		size_t cnt = n - done < e->max ? n - done : e->max;
+		Netrv__Batch batch = NETRV__BATCH__INIT;
+		uint64_t prev;
+		long len;
+
+		e->fields.len = 0;
+		batch.seq = first_seq + b;
+		batch.schema_id = e->schema->id;
+		batch.base_ns = cnt ? recs[done].ts : wm;
+		prev = batch.base_ns;
+		for (size_t i = 0; i < cnt; i++) {
+			const struct trace_rec *r = &recs[done + i];
+
+			e->deltas[i] = r->ts - prev;
+			prev = r->ts;
+			e->types[i] = r->type;
+			e->cpus[i] = r->cpu;
+			if (schema_pack_event(&e->schema->types[r->type],
+					      trace_rec_data(t, r), r->len,
+					      &e->fields)) {
+				if (errno != EBADMSG)
+					return -1;
+				if (!e->bad_records++)
+					pr_warning(
+						"record shorter than its format (cpu%u); its missing fields are sent empty",
+						r->cpu);
+			}
+		}
+		batch.n_time_delta = cnt;
+		batch.time_delta = e->deltas;
+		batch.n_event_type = cnt;
+		batch.event_type = e->types;
+		batch.n_cpu = cnt;
+		batch.cpu = e->cpus;
+		e->infos[b].flags = 0;
+		if (e->deflate && e->fields.len) {
+			if (deflate_fields(e))
+				return -1;
+			batch.fields_deflate.data = e->z.data;
+			batch.fields_deflate.len = e->z.len;
+			e->infos[b].flags = SPOOL_DEFLATED;
+		} else {
+			batch.fields.data = e->fields.data;
+			batch.fields.len = e->fields.len;
+		}
+		batch.watermark_ns = b + 1 == n_batches ? wm : prev;
+		if (batch.watermark_ns < prev)
+			batch.watermark_ns = prev;
+		batch.clock = clock;
+		if (b == 0) {
+			batch.losses = losses;
+			batch.n_losses = n_losses;
+		}
+		if (bytebuf_reserve(frames, msg_frame_size(&batch.base)))
+			return -1;
+		len = msg_pack(FRAME_BATCH, &batch.base,
+			       frames->data + frames->len,
+			       frames->cap - frames->len);
+		if (len < 0)
+			return -1;
+		frames->len += (size_t)len;
+		e->lens[b] = (size_t)len;
+		e->infos[b].seq = batch.seq;
+		e->infos[b].n_events = (uint32_t)cnt;
+		e->infos[b].first_ns = batch.base_ns;
+		e->infos[b].last_ns = prev;
+		done += cnt;
+	}
+	*lens = e->lens;
+	*infos = e->infos;
+	return (int)n_batches;
+}

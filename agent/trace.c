@@ -1,0 +1,853 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * trace.c - the agent's tracefs instance and the reading of its buffers.
+ *
+ * The instance is named in the config and re-used across restarts: nothing
+ * that would reset its ring buffers (trace clock, buffer size) is written
+ * unless it differs, so records made while the agent was down are read
+ * after it comes back.
+ *
+ * A timer calls trace_drain(): each CPU's trace_pipe_raw is memory-mapped
+ * (the kernel's ring-buffer mapping, 6.10+; libtracefs 1.6 has no wrapper)
+ * and TRACE_MMAP_IOCTL_GET_READER hands out the reader sub-buffer, which is
+ * parsed with kbuffer.  Nobody polls, so writers never pay for wake-ups.
+ *
+ * Why mmap and not read(): read() consumes, so a kill -9 between read()
+ * and the spool write loses what was read.  With the mapping, the reader
+ * sub-buffer stays where it is until the next GET_READER, and survives the
+ * agent: after a restart it is parsed again from its start, and what the
+ * spool already holds is skipped by per-CPU marks (stamp of the last
+ * record taken and how many records with that stamp were taken) kept in
+ * the carry.  The caller spools between rounds: each round takes at most
+ * one new sub-buffer per CPU.
+ *
+ * The records of all CPUs are sorted into one local order.  A record is
+ * released only when no CPU can still deliver an older one: for a CPU read
+ * until empty, that is anything older than the drain's start minus
+ * order_slack (a writer between reserve and commit); for a CPU with more to
+ * read, anything not newer than its last record.  The rest is held for the
+ * next drain and goes into the spool as the "carry", so a kill -9 loses it
+ * neither.  kbuffer_missed_events() gives exact overrun counts per CPU.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <string.h>
+#include <unistd.h>
+#include <traceevent/event-parse.h>
+#include <traceevent/kbuffer.h>
+#include <tracefs/tracefs.h>
+
+#define LOG_SUBSYS "trace"
+#include "agent.h"
+#include "clocks.h"
+#include "log.h"
+
+/* The kernel's struct trace_buffer_meta (include/uapi/linux/trace_mmap.h) */
+struct rb_meta {
+	uint32_t meta_page_size;
+	uint32_t meta_struct_len;
+	uint32_t subbuf_size;
+	uint32_t nr_subbufs;
+	struct {
+		uint64_t lost_events;
+		uint32_t id;
+		uint32_t read;
+	} reader;
+	uint64_t flags;
+	uint64_t entries;
+	uint64_t overrun;
+	uint64_t read;
+};
+
+#define TRACE_MMAP_IOCTL_GET_READER _IO('R', 0x20)
+#define CARRY_MAGIC 0x3259524143524eULL /* "NRCARY2" */
+
+struct trace_cpu {
+	int fd;
+	uint8_t *map;
+	size_t map_len;
+	struct rb_meta *meta;
+	uint32_t cur_id; /* sub-buffer parsed last, UINT32_MAX: none */
+	uint32_t cur_read; /* bytes of it parsed */
+	uint64_t last_ts;
+	uint64_t mark_ts; /* records up to here are taken (spooled) */
+	uint32_t mark_n; /* ... and this many stamped exactly mark_ts */
+};
+
+struct trace {
+	struct tracefs_instance *inst;
+	struct tep_handle *tep;
+	struct schema *schema;
+	struct kbuffer *kbuf;
+	int n_cpus;
+	struct trace_cpu *cpus;
+	void *page; /* private copy of a sub-buffer */
+	size_t page_size;
+	char boot_id[40];
+	char clock_name[8];
+	clockid_t clockid;
+	uint64_t slack_ns;
+	char **events;
+	int n_events;
+	/* records: all read and held (recs), the held copy (held) */
+	struct trace_rec *recs, *held;
+	size_t n_recs, cap_recs, n_held, cap_held;
+	struct bytebuf arena, held_arena;
+	uint32_t seq;
+	struct trace_loss *losses;
+	size_t n_losses, cap_losses;
+	uint64_t skipped;
+	bool losses_given; /* the last drain handed t->losses out */
+};
+
+static int split_events(const char *list, char ***out)
+{
+	char *copy = strdup(list ? list : ""), *save = NULL, *tok;
+	int n = 0;
+
+	*out = NULL;
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, " \t,", &save); tok;
+	     tok = strtok_r(NULL, " \t,", &save)) {
+		char **nv;
+
+		if (!strcmp(tok, "none"))
+			continue;
+		nv = realloc(*out, (n + 1) * sizeof(**out));
+		if (!nv || !(nv[n] = strdup(tok))) {
+			free(nv ? nv : *out);
+			free(copy);
+			return -1;
+		}
+		*out = nv;
+		n++;
+	}
+	free(copy);
+	return n;
+}
+
+/* Disable events of a re-used instance that the config no longer names. */
+static void disable_stale(struct trace *t)
+{
+	char *cur = tracefs_instance_file_read(t->inst, "set_event", NULL);
+	char *save = NULL, *line;
+
+	for (line = cur ? strtok_r(cur, "\n", &save) : NULL; line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		bool keep = false;
+		char *name;
+
+		for (int i = 0; i < t->n_events; i++)
+			keep |= !strcmp(line, t->events[i]);
+		if (keep || !(name = strchr(line, ':')))
+			continue;
+		*name++ = '\0';
+		tracefs_event_disable(t->inst, line, name);
+		pr_info("disabled %s:%s (no longer configured)", line, name);
+	}
+	free(cur);
+}
+
+static int setup_instance(struct trace *t, const struct config *cfg)
+{
+	const char *clock = t->clock_name;
+	uint64_t want_kb =
+		(uint64_t)config_int(cfg, "agent", "buffer_size") / 1024;
+	char *cur = tracefs_get_clock(t->inst);
+	ssize_t cur_kb;
+	uint64_t want_sub;
+	char buf[32], *sub;
+
+	if (!cur || strcmp(cur, clock)) {
+		/* This resets the buffers: only on a new or changed instance. */
+		if (tracefs_instance_file_write(t->inst, "trace_clock", clock) <
+		    0) {
+			pr_err("cannot set trace clock %s: %m", clock);
+			free(cur);
+			return -1;
+		}
+	}
+	free(cur);
+	/* Like the buffer size: changing it drops what is recorded. */
+	want_sub = (uint64_t)config_int(cfg, "agent", "subbuf_size") / 1024;
+	sub = tracefs_instance_file_read(t->inst, "buffer_subbuf_size_kb",
+					 NULL);
+	if (sub && strtoull(sub, NULL, 10) != want_sub) {
+		snprintf(buf, sizeof(buf), "%llu",
+			 (unsigned long long)want_sub);
+		if (tracefs_instance_file_write(
+			    t->inst, "buffer_subbuf_size_kb", buf) < 0) {
+			pr_err("cannot set sub-buffer size %s KB: %m", buf);
+			free(sub);
+			return -1;
+		}
+	}
+	free(sub);
+	cur_kb = tracefs_instance_get_buffer_size(t->inst, 0);
+	/*
+	 * The kernel rounds the size up to whole sub-buffers (4096 KB reads
+	 * back as 4099).  Resizing drops what is written meanwhile, without
+	 * counting it as overrun: only resize when the size really differs.
+	 */
+	if (cur_kb < 0 || (uint64_t)cur_kb < want_kb ||
+	    (uint64_t)cur_kb > want_kb + want_kb / 64 + 64) {
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)want_kb);
+		if (tracefs_instance_file_write(t->inst, "buffer_size_kb",
+						buf) < 0) {
+			pr_err("cannot set buffer size %s KB: %m", buf);
+			return -1;
+		}
+	}
+	disable_stale(t);
+	for (int i = 0; i < t->n_events; i++) {
+		char sys[128], *name;
+
+		snprintf(sys, sizeof(sys), "%s", t->events[i]);
+		name = strchr(sys, ':');
+		if (!name) {
+			pr_err("event '%s' is not \"system:name\"",
+			       t->events[i]);
+			return -1;
+		}
+		*name++ = '\0';
+		if (tracefs_event_enable(t->inst, sys, name)) {
+			pr_err("cannot enable %s:%s: %m (is it in available_events?)",
+			       sys, name);
+			return -1;
+		}
+	}
+	if (tracefs_trace_on(t->inst)) {
+		pr_err("cannot turn tracing on: %m");
+		return -1;
+	}
+	return 0;
+}
+
+static struct tep_handle *load_formats(struct trace *t)
+{
+	const char *systems[64];
+	struct tep_handle *tep;
+	int n = 0, cut = 0;
+
+	systems[n++] = "ftrace";
+	for (int i = 0; i < t->n_events && n < 63; i++, cut++) {
+		size_t len = strcspn(t->events[i], ":");
+		bool dup = false;
+
+		t->events[i][len] = '\0';
+		for (int j = 0; j < n; j++)
+			dup |= !strcmp(systems[j], t->events[i]);
+		if (!dup)
+			systems[n++] = t->events[i];
+	}
+	systems[n] = NULL;
+	tep = tracefs_local_events_system(NULL, systems);
+	/* systems[] pointed into events[]: put the ':' back */
+	for (int i = 0; i < cut; i++)
+		t->events[i][strlen(t->events[i])] = ':';
+	return tep;
+}
+
+static int map_cpu(struct trace *t, int c, const char *path)
+{
+	struct trace_cpu *tc = &t->cpus[c];
+	struct rb_meta *m;
+	long pg = getpagesize();
+
+	m = mmap(NULL, pg, PROT_READ, MAP_SHARED, tc->fd, 0);
+	if (m == MAP_FAILED) {
+		pr_err("mmap %s: %m (the agent needs Linux 6.10 or later)",
+		       path);
+		return -1;
+	}
+	tc->map_len =
+		m->meta_page_size + (size_t)m->subbuf_size * m->nr_subbufs;
+	if (m->subbuf_size > t->page_size)
+		t->page_size = m->subbuf_size;
+	munmap(m, pg);
+	tc->map = mmap(NULL, tc->map_len, PROT_READ, MAP_SHARED, tc->fd, 0);
+	if (tc->map == MAP_FAILED) {
+		tc->map = NULL;
+		pr_err("mmap %s: %m", path);
+		return -1;
+	}
+	tc->meta = (struct rb_meta *)tc->map;
+	tc->cur_id = UINT32_MAX;
+	return 0;
+}
+
+/* The marks in a carry are only valid for the boot that wrote them. */
+static void read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	memset(buf, 0, len);
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
+}
+
+static int open_cpus(struct trace *t)
+{
+	char *dir = tracefs_instance_get_dir(t->inst);
+
+	t->n_cpus = (int)sysconf(_SC_NPROCESSORS_CONF);
+	t->cpus = calloc(t->n_cpus, sizeof(*t->cpus));
+	if (!dir || !t->cpus)
+		goto fail;
+	for (int c = 0; c < t->n_cpus; c++) {
+		char path[4096];
+		struct trace_cpu *tc = &t->cpus[c];
+
+		snprintf(path, sizeof(path), "%s/per_cpu/cpu%d/trace_pipe_raw",
+			 dir, c);
+		tc->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (tc->fd < 0) {
+			if (errno == ENOENT) /* CPU not possible */
+				continue;
+			pr_err("%s: %m", path);
+			goto fail;
+		}
+		if (map_cpu(t, c, path))
+			goto fail;
+	}
+	t->page = malloc(t->page_size);
+	if (!t->page)
+		goto fail;
+	tracefs_put_tracing_file(dir);
+	return 0;
+fail:
+	tracefs_put_tracing_file(dir);
+	return -1;
+}
+
+struct trace *trace_open(const struct config *cfg)
+{
+	const char *name = config_string(cfg, "agent", "instance");
+	struct trace *t = calloc(1, sizeof(*t));
+	char **uprobe_events = NULL;
+	int n_up;
+
+	if (!t)
+		return NULL;
+	static const char *const clocks[] = { "mono", "boot", "tai" };
+
+	snprintf(t->clock_name, sizeof(t->clock_name), "%s",
+		 clocks[config_enum(cfg, "agent", "trace_clock")]);
+	t->clockid = clocks_parse_trace_clock(t->clock_name);
+	t->slack_ns = (uint64_t)config_int(cfg, "agent", "order_slack");
+	t->n_events =
+		split_events(config_string(cfg, "agent", "events"), &t->events);
+	if (t->n_events < 0)
+		goto fail;
+	n_up = uprobe_create_all(cfg, &uprobe_events);
+	if (n_up < 0)
+		goto fail;
+	if (n_up) {
+		char **nv =
+			realloc(t->events, (t->n_events + n_up) * sizeof(*nv));
+
+		if (!nv) {
+			for (int i = 0; i < n_up; i++)
+				free(uprobe_events[i]);
+			free(uprobe_events);
+			goto fail;
+		}
+		memcpy(nv + t->n_events, uprobe_events, n_up * sizeof(*nv));
+		free(uprobe_events);
+		t->events = nv;
+		t->n_events += n_up;
+	}
+	t->inst = tracefs_instance_create(name);
+	if (!t->inst) {
+		pr_err("cannot create tracefs instance %s: %m (is tracefs mounted at /sys/kernel/tracing, and are we root?)",
+		       name);
+		goto fail;
+	}
+	t->tep = load_formats(t);
+	if (!t->tep) {
+		pr_err("cannot read event formats: %m");
+		goto fail;
+	}
+	t->schema = schema_create(t->tep, t->events, t->n_events, cfg);
+	if (!t->schema)
+		goto fail;
+	if (setup_instance(t, cfg))
+		goto fail;
+	if (config_section(cfg, "marker", 0)) {
+		char *dir = tracefs_instance_get_dir(t->inst);
+
+		pr_info("markers: write to %s/trace_marker_raw",
+			dir ? dir : "?");
+		tracefs_put_tracing_file(dir);
+	}
+	read_boot_id(t->boot_id, sizeof(t->boot_id));
+	t->kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
+				KBUFFER_ENDIAN_SAME_AS_HOST);
+	if (!t->kbuf || open_cpus(t))
+		goto fail;
+	pr_info("instance %s: %d events, clock %s", name, t->n_events,
+		t->clock_name);
+	return t;
+fail:
+	trace_close(t, false);
+	uprobe_destroy_all(cfg);
+	return NULL;
+}
+
+void trace_close(struct trace *t, bool remove)
+{
+	if (!t)
+		return;
+	for (int c = 0; t->cpus && c < t->n_cpus; c++) {
+		if (t->cpus[c].map)
+			munmap(t->cpus[c].map, t->cpus[c].map_len);
+		if (t->cpus[c].fd > 0)
+			close(t->cpus[c].fd);
+	}
+	free(t->cpus);
+	if (t->inst) {
+		if (remove) {
+			tracefs_instance_destroy(t->inst);
+			pr_info("removed instance %s",
+				tracefs_instance_get_name(t->inst));
+		}
+		tracefs_instance_free(t->inst);
+	}
+	if (t->kbuf)
+		kbuffer_free(t->kbuf);
+	schema_destroy(t->schema);
+	if (t->tep)
+		tep_free(t->tep);
+	for (int i = 0; i < t->n_events; i++)
+		free(t->events[i]);
+	free(t->events);
+	free(t->page);
+	free(t->recs);
+	free(t->held);
+	free(t->losses);
+	bytebuf_release(&t->arena);
+	bytebuf_release(&t->held_arena);
+	free(t);
+}
+
+const struct schema *trace_schema(const struct trace *t)
+{
+	return t->schema;
+}
+
+clockid_t trace_clockid(const struct trace *t)
+{
+	return t->clockid;
+}
+
+const char *trace_clock_name(const struct trace *t)
+{
+	return t->clock_name;
+}
+
+struct tracefs_instance *trace_instance(const struct trace *t)
+{
+	return t->inst;
+}
+
+const uint8_t *trace_rec_data(const struct trace *t, const struct trace_rec *r)
+{
+	return t->arena.data + r->off;
+}
+
+static int grow(void **arr, size_t *cap, size_t want, size_t elem)
+{
+	size_t nc = *cap ? *cap : 1024;
+	void *n;
+
+	if (want <= *cap)
+		return 0;
+	while (nc < want)
+		nc *= 2;
+	n = realloc(*arr, nc * elem);
+	if (!n)
+		return -1;
+	*arr = n;
+	*cap = nc;
+	return 0;
+}
+
+static int add_loss(struct trace *t, uint32_t cpu, uint64_t count,
+		    uint64_t from, uint64_t to)
+{
+	struct trace_loss *l;
+
+	if (grow((void **)&t->losses, &t->cap_losses, t->n_losses + 1,
+		 sizeof(*t->losses)))
+		return -1;
+	l = &t->losses[t->n_losses++];
+	l->cpu = cpu;
+	l->count = count;
+	l->from_ns = from;
+	l->to_ns = to;
+	return 0;
+}
+
+static int type_of(const struct trace *t, const uint8_t *data, int size)
+{
+	const struct schema *s = t->schema;
+	uint16_t kid;
+	uint32_t mid;
+
+	if (size < 8)
+		return -1;
+	memcpy(&kid, data, 2);
+	if (kid != s->raw_data_id || s->raw_data_id < 0)
+		return s->by_kernel_id[kid];
+	if (size < 12)
+		return -1;
+	memcpy(&mid, data + 8, 4);
+	for (uint32_t i = 0; i < s->n_types; i++)
+		if (s->types[i].src == SCHEMA_SRC_MARKER &&
+		    (uint32_t)s->types[i].kernel_id == mid)
+			return (int)i;
+	return -1;
+}
+
+static int add_rec(struct trace *t, uint64_t ts, uint32_t cpu, int type,
+		   const void *data, uint32_t len)
+{
+	struct trace_rec *r;
+
+	if (grow((void **)&t->recs, &t->cap_recs, t->n_recs + 1,
+		 sizeof(*t->recs)) ||
+	    bytebuf_reserve(&t->arena, len))
+		return -1;
+	r = &t->recs[t->n_recs++];
+	r->ts = ts;
+	r->cpu = cpu;
+	r->type = (uint32_t)type;
+	r->off = (uint32_t)t->arena.len;
+	r->len = len;
+	r->seq = t->seq++;
+	memcpy(t->arena.data + t->arena.len, data, len);
+	t->arena.len += len;
+	return 0;
+}
+
+/* Was this record taken (spooled) before?  Advances the marks if not. */
+static bool take(struct trace_cpu *tc, uint64_t ts, uint32_t *n_at_ts)
+{
+	if (ts == tc->last_ts)
+		(*n_at_ts)++;
+	else
+		*n_at_ts = 1;
+	tc->last_ts = ts;
+	if (ts < tc->mark_ts || (ts == tc->mark_ts && *n_at_ts <= tc->mark_n))
+		return false;
+	if (ts != tc->mark_ts)
+		tc->mark_n = 0;
+	tc->mark_ts = ts;
+	tc->mark_n++;
+	return true;
+}
+
+/*
+ * Take the next piece of one CPU's buffer: GET_READER, then parse the
+ * bytes of the reader sub-buffer not parsed before.  *empty: nothing new.
+ */
+static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
+{
+	struct trace_cpu *tc = &t->cpus[c];
+	struct rb_meta *m = tc->meta;
+	uint32_t id, end, start, n_at_ts = 0;
+	unsigned long long ts;
+	void *data;
+	int missed;
+	bool first = true;
+
+	*empty = false;
+	/*
+	 * First round after opening: the reader sub-buffer as the last agent
+	 * left it.  Its first reader.read bytes were handed out, perhaps to a
+	 * process killed before it spooled them: parse them again (the marks
+	 * skip what was spooled) before GET_READER could swap them away.
+	 */
+	if (tc->cur_id != UINT32_MAX &&
+	    ioctl(tc->fd, TRACE_MMAP_IOCTL_GET_READER) < 0) {
+		pr_err("cpu%d: GET_READER: %m", c);
+		return -1;
+	}
+	id = m->reader.id;
+	end = m->reader.read;
+	start = id == tc->cur_id ? tc->cur_read : 0;
+	if (id >= m->nr_subbufs) {
+		pr_err("cpu%d: reader sub-buffer %u out of range", c, id);
+		errno = EPROTO;
+		return -1;
+	}
+	if (id == tc->cur_id && end <= start) {
+		*empty = true;
+		return 0;
+	}
+	/*
+	 * Another round right away only pays when this sub-buffer was well
+	 * filled; a little is left for the next drain, keeping batches big.
+	 */
+	*more = end - start >= m->subbuf_size / 4;
+	/*
+	 * A private copy of the header and the bytes up to @end (and the
+	 * stored missed-events count after them): the writer may still be
+	 * appending.  Parsing stops at @end, the stale rest is never used.
+	 */
+	memcpy(t->page,
+	       tc->map + m->meta_page_size + (size_t)id * m->subbuf_size,
+	       (size_t)end + 64 < m->subbuf_size ? (size_t)end + 64 :
+						   m->subbuf_size);
+	if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
+		pr_err("cpu%d: malformed sub-buffer", c);
+		errno = EPROTO;
+		return -1;
+	}
+	missed = id != tc->cur_id ? kbuffer_missed_events(t->kbuf) : 0;
+	tc->cur_id = id;
+	tc->cur_read = end;
+	for (data = kbuffer_read_event(t->kbuf, &ts);
+	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < end;
+	     data = kbuffer_next_event(t->kbuf, &ts)) {
+		int size = kbuffer_event_size(t->kbuf);
+		uint64_t prev = tc->last_ts;
+		int type;
+
+		if ((uint32_t)kbuffer_curr_index(t->kbuf) < start) {
+			tc->last_ts = ts; /* seen before, in this session */
+			continue;
+		}
+		if (!take(tc, ts, &n_at_ts))
+			continue;
+		if (first && missed) {
+			if (add_loss(t, c, missed > 0 ? missed : 0, prev, ts))
+				return -1;
+			pr_warning(
+				"cpu%d: kernel overwrote %d events; enlarge agent.buffer_size or shorten drain_interval",
+				c, missed);
+		}
+		first = false;
+		type = type_of(t, data, size);
+		if (type < 0) {
+			t->skipped++;
+			continue;
+		}
+		if (add_rec(t, ts, c, type, data, size))
+			return -1;
+	}
+	pr_debug(
+		"cpu%d: sub-buffer %u bytes %u..%u, last stamp %llu, marks %llu/%u",
+		c, id, start, end, (unsigned long long)tc->last_ts,
+		(unsigned long long)tc->mark_ts, tc->mark_n);
+	if (first && missed) /* nothing new but the gap */
+		if (add_loss(t, c, missed > 0 ? missed : 0, tc->last_ts,
+			     tc->last_ts))
+			return -1;
+	return 0;
+}
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const struct trace_rec *x = a, *y = b;
+
+	if (x->ts != y->ts)
+		return x->ts < y->ts ? -1 : 1;
+	if (x->cpu != y->cpu)
+		return x->cpu < y->cpu ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
+		uint64_t *wm, const struct trace_loss **losses,
+		size_t *n_losses, bool *more)
+{
+	uint64_t start = clocks_now(t->clockid), mark = UINT64_MAX;
+	struct bytebuf tmp;
+	size_t k;
+
+	/* The held records become the first of this drain. */
+	tmp = t->arena;
+	t->arena = t->held_arena;
+	t->held_arena = tmp;
+	t->held_arena.len = 0;
+	if (grow((void **)&t->recs, &t->cap_recs, t->n_held, sizeof(*t->recs)))
+		return -1;
+	if (t->n_held)
+		memcpy(t->recs, t->held, t->n_held * sizeof(*t->recs));
+	t->n_recs = t->n_held;
+	t->n_held = 0;
+	if (t->losses_given)
+		t->n_losses = 0;
+	t->losses_given = true;
+
+	*more = false;
+	for (int c = 0; c < t->n_cpus; c++) {
+		bool empty, cpu_more = false;
+		uint64_t cpu_mark;
+
+		if (!t->cpus[c].map)
+			continue;
+		if (drain_cpu(t, c, &empty, &cpu_more))
+			return -1;
+		*more |= cpu_more;
+		cpu_mark = empty ? (start > t->slack_ns ? start - t->slack_ns :
+							  0) :
+				   t->cpus[c].last_ts;
+		if (cpu_mark < mark)
+			mark = cpu_mark;
+	}
+	for (size_t i = 1; i < t->n_recs; i++) {
+		/* often one CPU was busy and the records are in order already */
+		if (rec_cmp(&t->recs[i - 1], &t->recs[i]) > 0) {
+			qsort(t->recs, t->n_recs, sizeof(*t->recs), rec_cmp);
+			break;
+		}
+	}
+	for (k = 0; k < t->n_recs && t->recs[k].ts <= mark; k++)
+		;
+	/* Keep the rest for next time, in their own arena. */
+	if (grow((void **)&t->held, &t->cap_held, t->n_recs - k,
+		 sizeof(*t->held)))
+		return -1;
+	for (size_t i = k; i < t->n_recs; i++) {
+		struct trace_rec *h = &t->held[t->n_held++];
+
+		*h = t->recs[i];
+		if (bytebuf_reserve(&t->held_arena, h->len))
+			return -1;
+		memcpy(t->held_arena.data + t->held_arena.len,
+		       t->arena.data + t->recs[i].off, h->len);
+		h->off = (uint32_t)t->held_arena.len;
+		t->held_arena.len += h->len;
+	}
+	*recs = t->recs;
+	*n = k;
+	*wm = mark;
+	*losses = t->losses;
+	*n_losses = t->n_losses;
+	return 0;
+}
+
+/*
+ * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus, per CPU
+ * u64 mark_ts and u32 mark_n, u32 count, then per held record u64 ts,
+ * u32 cpu, u32 type, u32 len, bytes.  Host byte order: a spool belongs to
+ * one machine.
+ */
+int trace_carry_pack(const struct trace *t, struct bytebuf *out)
+{
+	uint32_t n = (uint32_t)t->n_held, nc = (uint32_t)t->n_cpus;
+	uint64_t magic = CARRY_MAGIC;
+	uint8_t *p;
+
+	out->len = 0;
+	if (bytebuf_reserve(out, 64 + nc * 12 + n * 20 + t->held_arena.len))
+		return -1;
+	p = out->data;
+	memcpy(p, &magic, 8);
+	memcpy(p + 8, t->boot_id, 40);
+	memcpy(p + 48, &t->schema->id, 8);
+	memcpy(p + 56, &nc, 4);
+	p += 60;
+	for (uint32_t c = 0; c < nc; c++, p += 12) {
+		memcpy(p, &t->cpus[c].mark_ts, 8);
+		memcpy(p + 8, &t->cpus[c].mark_n, 4);
+	}
+	memcpy(p, &n, 4);
+	p += 4;
+	for (size_t i = 0; i < t->n_held; i++) {
+		const struct trace_rec *h = &t->held[i];
+
+		memcpy(p, &h->ts, 8);
+		memcpy(p + 8, &h->cpu, 4);
+		memcpy(p + 12, &h->type, 4);
+		memcpy(p + 16, &h->len, 4);
+		memcpy(p + 20, t->held_arena.data + h->off, h->len);
+		p += 20 + h->len;
+	}
+	out->len = p - out->data;
+	return 0;
+}
+
+int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
+{
+	const uint8_t *end = p + len;
+	uint64_t magic, sid;
+	uint32_t n, nc;
+	bool same_boot;
+
+	if (len == 0)
+		return 0;
+	if (len < 64)
+		goto bad;
+	memcpy(&magic, p, 8);
+	if (magic != CARRY_MAGIC)
+		goto bad;
+	same_boot = !memcmp(p + 8, t->boot_id, 40);
+	memcpy(&sid, p + 48, 8);
+	memcpy(&nc, p + 56, 4);
+	p += 60;
+	if ((size_t)(end - p) < (size_t)nc * 12 + 4)
+		goto bad;
+	for (uint32_t c = 0; c < nc; c++, p += 12) {
+		if (!same_boot || (int)c >= t->n_cpus)
+			continue;
+		memcpy(&t->cpus[c].mark_ts, p, 8);
+		memcpy(&t->cpus[c].mark_n, p + 8, 4);
+	}
+	memcpy(&n, p, 4);
+	p += 4;
+	if (!same_boot) {
+		pr_warning(
+			"the spool's %u held records are from an earlier boot; reported as lost",
+			n);
+		return n ? add_loss(t, 0, n, 0, 0) : 0;
+	}
+	if (sid != t->schema->id) {
+		pr_warning(
+			"%u records held at the last exit were read with another configuration; reported as lost",
+			n);
+		return n ? add_loss(t, 0, n, 0, 0) : 0;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct trace_rec *h;
+		uint32_t rlen;
+
+		if (end - p < 20)
+			goto bad;
+		memcpy(&rlen, p + 16, 4);
+		if ((size_t)(end - p - 20) < rlen)
+			goto bad;
+		if (grow((void **)&t->held, &t->cap_held, t->n_held + 1,
+			 sizeof(*t->held)) ||
+		    bytebuf_reserve(&t->held_arena, rlen))
+			return -1;
+		h = &t->held[t->n_held++];
+		memcpy(&h->ts, p, 8);
+		memcpy(&h->cpu, p + 8, 4);
+		memcpy(&h->type, p + 12, 4);
+		h->len = rlen;
+		h->seq = t->seq++;
+		h->off = (uint32_t)t->held_arena.len;
+		if (h->type >= t->schema->n_types)
+			goto bad;
+		memcpy(t->held_arena.data + t->held_arena.len, p + 20, rlen);
+		t->held_arena.len += rlen;
+		p += 20 + rlen;
+	}
+	pr_info("restored from the spool: %u held records and the read marks",
+		n);
+	return 0;
+bad:
+	pr_err("carry in the spool is malformed; records held at the last exit are lost");
+	errno = EBADMSG;
+	return -1;
+}
