@@ -4,9 +4,10 @@
  *
  *   netrv-collector [-c FILE] [--check-config] [SECTION.KEY=VALUE...]
  *
- * Consumers are registered in register_consumers(): that is where the
- * lock-safety engine (collector/lock), the automata monitors (models/),
- * the archive (collector/archive) and the HTTP state view plug in.
+ * Consumers are registered in register_consumers(): the archive
+ * (collector/archive), the lock-safety engine (collector/lock), the
+ * automata monitors (models/) and the dashboard (collector/http), put
+ * together in wire.c, then the built-in event log and statistics.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "pipeline.h"
+#include "wire.h"
 
 static const char *const sync_names[] = { "always", "batch", "none", NULL };
 static const char *const level_names[] = { "err",  "warning", "notice",
@@ -110,17 +112,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * Consumers, in the order they are called.  The lock-safety engine, the
- * automata monitors, the archive and the HTTP view register here when
- * their parts are built in.
+ * Consumers, in the order they are called: archive, lock engine, DA
+ * models, the dashboard's node table (wire.c), then the event log and the
+ * statistics.  Every verdict goes through the lock engine's sinks.
  */
 static int register_consumers(struct pipeline *p, struct config *cfg,
+			      struct event_base *base, struct wire **wire,
 			      struct consumer **stats)
 {
 	const char *path = config_string(cfg, "output", "event_log");
 	struct consumer *c;
 
-	/* hook: lock_consumer_create(), models_consumer_create(), ... */
+	*wire = wire_create(p, cfg, base);
+	if (!*wire)
+		return -1;
 	if (path) {
 		c = eventlog_consumer_create(path);
 		if (!c)
@@ -143,7 +148,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
-	struct config *cfg = config_create(sections, options);
+	struct config *cfg = wire_config_create(sections, options);
 	const char *file = NULL;
 	bool check = false;
 	struct event_base *base = NULL;
@@ -151,6 +156,7 @@ int main(int argc, char **argv)
 	struct pipeline *p = NULL;
 	struct ingest *ing = NULL;
 	struct consumer *stats = NULL;
+	struct wire *wire = NULL;
 	struct pipeline_config pc;
 	struct ingest_config ic;
 	const char *stats_file;
@@ -235,7 +241,8 @@ int main(int argc, char **argv)
 	p = pipeline_create(base, &pc);
 	if (!p)
 		goto out;
-	if (register_consumers(p, cfg, &stats) || pipeline_start(p))
+	if (register_consumers(p, cfg, base, &wire, &stats) ||
+	    pipeline_start(p))
 		goto out;
 	ing = ingest_create(base, &ic, p);
 	if (!ing)
@@ -251,6 +258,7 @@ int main(int argc, char **argv)
 	ingest_close_all(ing, NETRV__GOODBYE_CODE__GOODBYE_SHUTDOWN,
 			 "collector shutting down");
 	pipeline_stop(p);
+	wire_stop(wire);
 	stats_file = config_string(cfg, "output", "stats_file");
 	if (stats_file) {
 		FILE *f = fopen(stats_file, "we");
@@ -269,7 +277,8 @@ out:
 	if (sigterm)
 		event_free(sigterm);
 	ingest_destroy(ing);
-	pipeline_destroy(p);
+	pipeline_destroy(p); /* the consumers first: they borrow from wire */
+	wire_destroy(wire);
 	if (base)
 		event_base_free(base);
 	config_destroy(cfg);
