@@ -347,7 +347,6 @@ static int start_http(struct wire *w, const struct config *cfg,
 	w->h = http_create(base, &hc);
 	if (!w->h)
 		return -1;
-	pr_notice("dashboard on http://%s:%u/", hc.address, http_port(w->h));
 	w->nodes = http_nodes_create(w->h);
 	w->web = web_create(
 		w->h, w->engine, w->ls.view,
