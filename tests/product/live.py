@@ -37,8 +37,9 @@ class Live:
                      ['node'] + names):
             subprocess.run([self.pki, p] + args, check=True,
                            stdout=subprocess.DEVNULL)
-        with open(self.path('token'), 'w') as f:
-            f.write(self.token + '\n')
+        if self.token:
+            with open(self.path('token'), 'w') as f:
+                f.write(self.token + '\n')
         os.mkdir(self.path('exec'))
         conf = f'''[collector]
 listen = 127.0.0.1:0
@@ -60,7 +61,7 @@ dir = {self.path('archive')}
 flush_interval = 100ms
 [http]
 port = 0
-token_file = {self.path('token')}
+{'token_file = ' + self.path('token') if self.token else ''}
 sse_keepalive = 1s
 [model dlm_lock]
 dot = {self.models_dir}/dlm_lock.dot
@@ -98,7 +99,7 @@ dot = {self.models_dir}/dlm_resource.dot
         """(status, body bytes) of GET @path."""
         req = urllib.request.Request('http://127.0.0.1:%d%s' %
                                      (self.http_port, path))
-        if token:
+        if token and self.token:
             req.add_header('Authorization', 'Bearer ' + self.token)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
