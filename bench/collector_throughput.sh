@@ -53,7 +53,7 @@ run() { # run N LOADGEN-ARGS... : start a collector, run the agents, stop it
 	"$coll" collector.listen=127.0.0.1:0 collector.ca="$pki/ca.crt" \
 		collector.cert="$pki/collector.crt" collector.key="$pki/collector.key" \
 		collector.log_level=notice collector.liveness_timeout=1s \
-		wal.dir="$tmp/wal" \
+		wal.dir="$tmp/wal" http.port=0 \
 		output.stats_file="$tmp/stats.json" 2>"$tmp/collector.log" &
 	cpid=$!
 	port=
