@@ -99,3 +99,46 @@ void verdicts_monitors(struct lock_engine *e, struct consumer *models,
 	if (models)
 		models->next = NULL;
 }
+
+int verdicts_models_from_config(const struct config *cfg, struct lock_engine *e,
+				struct consumer **models, char *err, size_t len)
+{
+	const struct config_section *sec;
+	char why[512];
+
+	*models = NULL;
+	for (unsigned int i = 0; (sec = config_section(cfg, "model", i)); i++) {
+		const char *dot = config_get_string(sec, "dot");
+
+		if (!config_get_bool(sec, "enable"))
+			continue;
+		if (!dot) {
+			snprintf(err, len, "[model %s]: dot = FILE is required",
+				 config_section_name(sec));
+			goto fail;
+		}
+		if (!*models) {
+			*models = models_consumer_create(
+				verdicts_model_violation, e);
+			if (!*models) {
+				snprintf(err, len, "models: %s",
+					 strerror(errno));
+				goto fail;
+			}
+		}
+		if (models_consumer_add(*models, dot,
+					config_get_string(sec, "binding"), why,
+					sizeof(why))) {
+			snprintf(err, len, "[model %s]: %s",
+				 config_section_name(sec), why);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	if (*models)
+		(*models)->ops->destroy(*models);
+	*models = NULL;
+	errno = EINVAL;
+	return -1;
+}

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "consumer.h"
 #include "lock.h"
 
@@ -44,6 +45,19 @@ typedef void (*verdicts_fn)(void *arg, const struct verdict *v,
 
 /** verdicts_fn_sink - a sink calling @fn(@arg, ...); NULL with errno */
 struct verdict_sink *verdicts_fn_sink(verdicts_fn fn, void *arg);
+
+/**
+ * verdicts_models_from_config - the models of the [model NAME] sections of
+ * @cfg (dot, binding, enable), reporting to @e
+ * @models: set to the consumer, or NULL when no model is configured
+ * @err: the reason of a failure ("[model NAME]: FILE:LINE: message")
+ *
+ * Return: 0, or -1 with errno (nothing is left allocated).  The consumer
+ * is destroyed through its ops->destroy (by the merge once registered).
+ */
+int verdicts_models_from_config(const struct config *cfg, struct lock_engine *e,
+				struct consumer **models, char *err,
+				size_t len);
 
 /**
  * verdicts_monitors - the monitors in live-collector order: the engine's

@@ -31,86 +31,6 @@
 
 #define WIRE_TICK_MS 200
 
-static const struct config_section_def model_sections[] = {
-	{ "model", true,
-	  "a DA model (DOT, kernel RV conventions) and its binding, run over the merged stream; violations are verdicts of class protocol" },
-	{ NULL },
-};
-
-static const struct config_option model_options[] = {
-	{ "model", "dot", CONFIG_STRING, NULL, 0, 0, NULL,
-	  "the model's .dot file (required)" },
-	{ "model", "binding", CONFIG_STRING, NULL, 0, 0, NULL,
-	  "its binding (default: the .dot path with .bind)" },
-	{ "model", "enable", CONFIG_BOOL, "yes", 0, 0, NULL, "run this model" },
-	{ NULL },
-};
-
-static const struct config_option archive_options[] = {
-	ARCHIVE_CONFIG_OPTIONS,
-	{ NULL },
-};
-
-static size_t n_sections(const struct config_section_def *s)
-{
-	size_t n = 0;
-
-	while (s[n].name)
-		n++;
-	return n;
-}
-
-static size_t n_options(const struct config_option *o)
-{
-	size_t n = 0;
-
-	while (o[n].name)
-		n++;
-	return n;
-}
-
-struct config *wire_config_create(const struct config_section_def *sections,
-				  const struct config_option *options)
-{
-	static struct config_section_def *sec;
-	static struct config_option *opt;
-	const struct config_section_def archive_section =
-		ARCHIVE_CONFIG_SECTION;
-	const struct config_option *parts[] = { options, lock_config_options,
-						archive_options,
-						http_config_options,
-						model_options };
-	size_t ns, no = 0, k = 0;
-
-	if (!sec) {
-		ns = n_sections(sections) + n_sections(lock_config_sections) +
-		     n_sections(model_sections) + 2;
-		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-			no += n_options(parts[i]);
-		sec = calloc(ns + 1, sizeof(*sec));
-		opt = calloc(no + 1, sizeof(*opt));
-		if (!sec || !opt) {
-			free(sec);
-			free(opt);
-			sec = NULL;
-			opt = NULL;
-			return NULL;
-		}
-		for (size_t i = 0; sections[i].name; i++)
-			sec[k++] = sections[i];
-		for (size_t i = 0; lock_config_sections[i].name; i++)
-			sec[k++] = lock_config_sections[i];
-		sec[k++] = archive_section;
-		sec[k++] = http_config_section;
-		sec[k++] = model_sections[0];
-		k = 0;
-		for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
-			for (size_t j = 0; parts[i][j].name; j++)
-				opt[k++] = parts[i][j];
-	}
-	return config_create(sec, opt);
-}
-
 struct wire {
 	struct pipeline *p;
 	struct lock_setup ls;
@@ -283,35 +203,12 @@ static const struct http_provider_ops wire_ops = {
 
 static int load_models(struct wire *w, const struct config *cfg)
 {
-	const struct config_section *sec;
-	char err[512];
-	unsigned int i;
+	char err[768];
 
-	for (i = 0; (sec = config_section(cfg, "model", i)); i++) {
-		const char *dot = config_get_string(sec, "dot");
-
-		if (!config_get_bool(sec, "enable"))
-			continue;
-		if (!dot) {
-			pr_err("[model %s]: dot = FILE is required",
-			       config_section_name(sec));
-			return -1;
-		}
-		if (!w->models) {
-			w->models = models_consumer_create(
-				verdicts_model_violation, w->engine);
-			if (!w->models) {
-				pr_err("models: %m");
-				return -1;
-			}
-		}
-		if (models_consumer_add(w->models, dot,
-					config_get_string(sec, "binding"), err,
+	if (verdicts_models_from_config(cfg, w->engine, &w->models, err,
 					sizeof(err))) {
-			pr_err("[model %s]: %s", config_section_name(sec), err);
-			return -1;
-		}
-		pr_info("model %s: %s", config_section_name(sec), dot);
+		pr_err("%s", err);
+		return -1;
 	}
 	return 0;
 }

@@ -20,17 +20,6 @@
 #include "config.h"
 #include "pipeline.h"
 
-/**
- * wire_config_create - a configuration with the collector's own sections
- * and options (@sections, @options) followed by those of the lock engine,
- * the archive, the HTTP server and the [model NAME] sections
- *
- * Return: the configuration (config_destroy()), or NULL.  The merged
- * tables live as long as the process.
- */
-struct config *wire_config_create(const struct config_section_def *sections,
-				  const struct config_option *options);
-
 struct wire;
 
 /**

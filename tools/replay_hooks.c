@@ -17,6 +17,7 @@
 #define LOG_SUBSYS "replay"
 #include "log.h"
 #include "replay_hooks.h"
+#include "tables.h"
 #include "verdicts.h"
 
 static void to_sink(void *arg, const struct verdict *v, const char *vclass,
@@ -28,26 +29,39 @@ static void to_sink(void *arg, const struct verdict *v, const char *vclass,
 		      v->domain ? v->name_len : 0, json);
 }
 
-int replay_hooks_create(const struct replay_model *models, size_t n_models,
-			bool lock_engine, struct replay_sink *sink,
-			struct consumer **list)
+int replay_hooks_create(const char *config, const struct replay_model *models,
+			size_t n_models, bool lock_engine,
+			struct replay_sink *sink, struct consumer **list)
 {
-	/* lives as long as the process: the engine borrows it */
+	/* live as long as the process: the engine borrows them */
 	static struct lock_engine_conf conf;
+	static struct config *cfg;
 	struct lock_engine *e;
 	struct consumer *mc = NULL;
 	struct verdict_sink *s;
-	char err[512];
+	char err[768];
 
 	*list = NULL;
-	if (!lock_engine && n_models) {
+	if (!lock_engine && (n_models || config)) {
 		pr_err("--no-lock-engine: models report their verdicts through "
 		       "the lock engine; drop --no-lock-engine");
 		return -1;
 	}
 	if (!lock_engine)
 		return 0;
-	lock_conf_defaults(&conf);
+	if (config) {
+		cfg = collector_config_create();
+		if (!cfg || config_read(cfg, config)) {
+			pr_err("%s", cfg ? config_error(cfg) : "out of memory");
+			return -1;
+		}
+		if (lock_conf_from_config(cfg, &conf, err, sizeof(err))) {
+			pr_err("%s: %s", config, err);
+			return -1;
+		}
+	} else {
+		lock_conf_defaults(&conf);
+	}
 	e = lock_engine_create(&conf);
 	s = e ? verdicts_fn_sink(to_sink, sink) : NULL;
 	if (!s) {
@@ -57,7 +71,11 @@ int replay_hooks_create(const struct replay_model *models, size_t n_models,
 		return -1;
 	}
 	lock_engine_add_sink(e, s);
-	if (n_models) {
+	if (cfg && verdicts_models_from_config(cfg, e, &mc, err, sizeof(err))) {
+		pr_err("%s: %s", config, err);
+		goto fail;
+	}
+	if (n_models && !mc) {
 		mc = models_consumer_create(verdicts_model_violation, e);
 		if (!mc) {
 			pr_err("models: %m");

@@ -10,8 +10,9 @@
 # protocol verdict takes the same path; /api/resources shows both EX
 # holders while they hold; /api/nodes is complete (watermark lag, queue);
 # /metrics passes promtool; the token is enforced; `netrv replay
-# --compare` on the archive agrees with the live verdicts (and a replay
-# without the models does not).
+# --compare` on the archive agrees with the live verdicts, given the models
+# or the collector's configuration file (and a replay without the models
+# does not).
 #   test_product.py COLLECTOR LOADGEN NETRV_PKI NETRV_TOOL MODELS_DIR
 import json
 import os
@@ -270,6 +271,12 @@ def run(live, tool, models):
     check(len([v for v in rv if v['class'] == 'lock.definite' and
                v['resource'] == HOSTILE]) == 1,
           'replay: the definite verdict')
+    rp3 = subprocess.run([tool, 'replay', live.path('archive'), '--compare',
+                          '--config', live.path('collector.conf')],
+                         capture_output=True, text=True)
+    check(rp3.returncode == 0 and len(rp3.stdout.splitlines()) == len(log),
+          'netrv replay --config COLLECTOR.CONF --compare agrees: %s'
+          % rp3.stderr.strip()[-300:])
     rp2 = subprocess.run([tool, 'replay', live.path('archive'),
                           '--compare'], capture_output=True, text=True)
     check(rp2.returncode == 3 and 'protocol.dlm_resource' in rp2.stderr,
