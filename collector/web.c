@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -38,7 +39,11 @@ struct web {
 	struct web_verdict *ring;
 	unsigned int cap, head, len;
 	struct evbuffer *tmp;
+	uint64_t res_window, res_skipped; /* SSE resource events: rate */
+	unsigned int res_budget;
 };
+
+#define WEB_RESOURCE_BURST 100
 
 static const char *const kind_names[LOCK_EV_MAX] = { "request", "grant",
 						     "downgrade", "release",
@@ -350,18 +355,44 @@ static void resource_json(struct json *j, const struct lock_view_res *r)
 	json_object_end(j);
 }
 
-static void on_change(void *arg, const struct lock_view_res *r)
+/*
+ * Nobody listens: no walk and no JSON per lock event.  Someone listens:
+ * at most WEB_RESOURCE_BURST resource events per 100 ms, so a busy lock
+ * table cannot flood (and drop) the subscribers; the page also polls
+ * /api/resources, which is always complete.
+ */
+static bool want_change(void *arg)
 {
 	struct web *w = arg;
 	struct http_stats st;
+	struct timespec ts;
+	uint64_t now;
+
+	if (!w->h)
+		return false;
+	http_get_stats(w->h, &st);
+	if (!st.sse_clients)
+		return false;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 10 + (uint64_t)ts.tv_nsec / 100000000;
+	if (now != w->res_window) {
+		w->res_window = now;
+		w->res_budget = WEB_RESOURCE_BURST;
+	}
+	if (!w->res_budget) {
+		w->res_skipped++;
+		return false;
+	}
+	w->res_budget--;
+	return true;
+}
+
+static void on_change(void *arg, const struct lock_view_res *r)
+{
+	struct web *w = arg;
 	struct json j;
 	char *s;
 
-	if (!w->h)
-		return;
-	http_get_stats(w->h, &st);
-	if (!st.sse_clients)
-		return; /* nobody listens: no JSON per lock event */
 	json_init(&j, w->tmp);
 	resource_json(&j, r);
 	s = take(w->tmp);
@@ -523,7 +554,7 @@ struct web *web_create(struct http *h, struct lock_engine *e,
 	w->sink.destroy = web_sink_destroy;
 	w->provider.ops = &web_ops;
 	w->provider.name = "lock";
-	lock_view_on_change(view, on_change, w);
+	lock_view_on_change(view, want_change, on_change, w);
 	return w;
 }
 

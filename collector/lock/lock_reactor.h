@@ -152,8 +152,11 @@ void lock_view_foreach_resource(const struct lock_view *v, lock_view_res_fn fn,
  * lock_view_on_change - call @fn whenever a hold of a resource begins or
  * ends (after the change: n_holders may be 0); NULL @fn: stop.  Runs on
  * the merge's thread inside the engine: @fn must not block.
+ * @want: if not NULL, asked first (with @arg); false skips the change
+ *        cheaply (the resource's holds are walked only for @fn)
  */
-void lock_view_on_change(struct lock_view *v, lock_view_res_fn fn, void *arg);
+void lock_view_on_change(struct lock_view *v, bool (*want)(void *arg),
+			 lock_view_res_fn fn, void *arg);
 
 /* The engine and its reactors as the [lock] section configures them. */
 struct lock_setup {

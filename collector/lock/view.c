@@ -25,6 +25,7 @@ struct lock_view {
 	struct verdict_sink sink;
 	struct lock_engine *e;
 	lock_view_res_fn change_fn;
+	bool (*change_want)(void *arg);
 	void *change_arg;
 	struct lock_view_res scratch; /* filled for each callback */
 	struct view_entry *ring;
@@ -333,12 +334,16 @@ static void view_changed(void *arg, const struct lock_res *r, uint64_t tai)
 {
 	struct lock_view *w = arg;
 
+	if (w->change_want && !w->change_want(w->change_arg))
+		return; /* nobody listens: no walk of the holds per event */
 	res_info(r, tai, &w->scratch);
 	w->change_fn(w->change_arg, &w->scratch);
 }
 
-void lock_view_on_change(struct lock_view *v, lock_view_res_fn fn, void *arg)
+void lock_view_on_change(struct lock_view *v, bool (*want)(void *arg),
+			 lock_view_res_fn fn, void *arg)
 {
+	v->change_want = want;
 	v->change_fn = fn;
 	v->change_arg = arg;
 	v->e->res_changed = fn ? view_changed : NULL;
