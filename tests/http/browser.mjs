@@ -118,7 +118,8 @@ try {
   if (ctx) await ctx.close().catch(() => {});
   rmSync(profile, { recursive: true, force: true });
   server.stdin.write('quit\n');
-  const t = setTimeout(() => server.kill('SIGKILL'), 3000);
+  // the driver stops the load generator and the collector (SIGTERM, archive closed)
+  const t = setTimeout(() => server.kill('SIGKILL'), 25000);
   await exited;
   clearTimeout(t);
 }

@@ -9,6 +9,7 @@
 #   quit    stop everything (also on EOF)
 #   live_collector.py COLLECTOR LOADGEN NETRV_PKI MODELS_DIR
 import os
+import signal
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -18,6 +19,8 @@ from live import HOSTILE, Live  # noqa: E402
 
 def main():
     collector, loadgen, pki, models = sys.argv[1:5]
+    # SIGTERM too ends in stop(): nothing is left running
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     live = Live(collector, loadgen, pki, models, token=None)
     try:
         live.start()
