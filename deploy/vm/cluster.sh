@@ -88,6 +88,29 @@ pick_accel() {
 	fi
 }
 
+# The agent hook: certificates (CN = nodeN) and a config per guest in the
+# share's agent/ directory; the guests start netrv-agent with it.  The
+# collector's certificate (for 10.77.1.254) stays in STATE/pki.
+setup_agent() {
+	local nodes=$1 n port=${NETRV_VM_COLLECTOR_PORT:-7400}
+	local pki=$state/pki names=()
+	for ((n = 1; n <= nodes; n++)); do
+		names+=("node$n")
+	done
+	"$repo/deploy/pki/netrv-pki" "$pki" ca
+	"$repo/deploy/pki/netrv-pki" "$pki" collector "$collector_ip" localhost
+	"$repo/deploy/pki/netrv-pki" "$pki" node "${names[@]}"
+	mkdir -p "$state/share/agent"
+	cp "$pki/ca.crt" "$state/share/agent/"
+	for ((n = 1; n <= nodes; n++)); do
+		cp "$pki/node$n.crt" "$pki/node$n.key" "$state/share/agent/"
+		sed -e "s|@NODE@|node$n|g" -e "s|@COLLECTOR@|$collector_ip:$port|g" \
+			-e "s|@DIR@|/netrv/agent|g" -e "s|@OUT@|/netrv/node$n|g" \
+			"$here/agent.conf.in" >"$state/share/agent/node$n.conf"
+	done
+	say "agent: configs in $state/share/agent, collector certificate in $pki"
+}
+
 cmd_start() {
 	local nodes=3 kernel=6.1 ptp=sync skew=350 accel=auto timeout=300 wait=1
 	local clocksource=hpet
@@ -152,6 +175,10 @@ cmd_start() {
 		COLLECTOR=$collector_ip
 		PTP_MASTER=$ptp_master_ip
 	EOF
+
+	if [ -x "$LAYER/usr/local/bin/netrv-agent" ]; then
+		setup_agent "$nodes"
+	fi
 
 	# The namespace: brc carries the cluster links, bra the agent links and
 	# the host side (collector address, PTP master).

@@ -3,7 +3,7 @@
 
     dlm-trace-check.py RUNDIR --nodes N [--expect-offsets-ms MS,MS,...]
                        [--ptp-logs SHAREDIR] [--tolerance-ms T]
-                       [--expect-violations] [--json FILE]
+                       [--expect-violations] [--max-violation-ms MS] [--json FILE]
 
 RUNDIR is what `cluster.sh dlm-run RUN` leaves in the share: nodeK/dlm-trace.txt
 (tracefs text, trace clock tai), nodeK/workload.log, nodeK/trace-info.
@@ -26,7 +26,10 @@ The offsets must agree, within --tolerance-ms, with the expected clock
 offsets: --expect-offsets-ms (node 1 first), or each node's median ptp4l
 "master offset" of its last samples when --ptp-logs is given (the guests'
 own, independent measurement).  A pair whose receive is stamped before its
-send is a clock-bound violation; --expect-violations requires some.
+send is a clock-bound violation; --expect-violations requires some,
+--max-violation-ms bounds how far before its send a receive may be stamped.
+A negative half round trip means the offset was not constant during the run
+(clocks that wander by more than the message delay).
 
 Prints a report; exit status 0 when every check holds, 1 otherwise.
 """
@@ -102,6 +105,7 @@ def main():
     ap.add_argument('--ptp-logs')
     ap.add_argument('--tolerance-ms', type=float, default=20.0)
     ap.add_argument('--expect-violations', action='store_true')
+    ap.add_argument('--max-violation-ms', type=float)
     ap.add_argument('--json')
     a = ap.parse_args()
 
@@ -223,6 +227,7 @@ def main():
                      % a.nodes)
 
     violations = 0
+    worst_all = 0.0
     report['offsets'] = {}
     for x in nodes:
         for y in nodes:
@@ -236,20 +241,27 @@ def main():
                 continue
             v = sum(1 for d in dxy + dyx if d < 0)
             violations += v
+            worst = min(0, min(dxy + dyx)) / 1e6
+            worst_all = min(worst_all, worst)
             off = (min(dxy) - min(dyx)) / 2e6
             bound = (min(dxy) + min(dyx)) / 2e6
             report['offsets']['%d-%d' % (y, x)] = {
                 'offset_ms': off, 'bound_ms': bound, 'violations': v,
                 'pairs': len(dxy) + len(dyx)}
-            print('node%d - node%d: offset %+.3f ms +/- %.3f ms from %d pairs, '
-                  '%d with receive before send'
-                  % (y, x, off, bound, len(dxy) + len(dyx), v))
+            print('node%d - node%d: offset %+.3f ms (half round trip %+.3f ms) '
+                  'from %d pairs, %d with receive before send (worst %.3f ms)'
+                  % (y, x, off, bound, len(dxy) + len(dyx), v, worst))
             if expect is not None:
                 want = expect[y - 1] - expect[x - 1]
                 check(abs(off - want) <= a.tolerance_ms,
                       'node%d - node%d offset %+.3f ms within %.1f ms of '
                       'expected %+.3f ms' % (y, x, off, a.tolerance_ms, want))
     report['violations'] = violations
+    report['worst_violation_ms'] = worst_all
+    if a.max_violation_ms is not None:
+        check(-worst_all <= a.max_violation_ms,
+              'no receive stamped more than %.1f ms before its send '
+              '(worst %.3f ms)' % (a.max_violation_ms, -worst_all))
     if a.expect_violations:
         check(violations > 0, 'clock-bound violations present (%d)'
               % violations)
