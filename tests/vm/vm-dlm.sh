@@ -17,7 +17,8 @@
 #     ptp4l's independent measurement and with the skews, and clock-bound
 #     violations (receives stamped before their sends).
 # Everything it makes (namespaces, nftables tables, VMs, directories) goes
-# away at the end, also on failure.  Exit 77 (skipped) when not root.
+# away at the end, also on failure (NETRV_VM_KEEP=1 keeps the logs and
+# traces in /tmp/netrv-vm-test.*).  Exit 77 (skipped) when not root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 vm=$repo/deploy/vm
@@ -38,7 +39,11 @@ cleanup() {
 			[ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }
 		done
 	fi
-	rm -rf "$tmp"
+	if [ -n "${NETRV_VM_KEEP:-}" ]; then
+		echo "vm-dlm: kept $tmp (NETRV_VM_KEEP)"
+	else
+		rm -rf "$tmp"
+	fi
 	exit $rc
 }
 trap cleanup EXIT
@@ -59,7 +64,7 @@ step "images"
 
 step "cluster 1: PTP synchronises the guests"
 C1 start --nodes 3 --ptp sync --skew-ms 350
-C1 wait-sync --threshold-ns 5000000 --timeout 180
+C1 wait-sync --threshold-ns 5000000 --timeout 240
 for n in 1 2 3; do
 	echo "node$n first ptp4l samples and pmc now:"
 	grep -m 2 'master offset' "$s1/share/node$n/ptp4l.log" || true
@@ -67,7 +72,7 @@ for n in 1 2 3; do
 done
 
 step "cluster 1: DLM workload with tracing"
-C1 dlm-run sync --ops 200 --resources 4
+C1 dlm-run sync --ops 200 --resources 8
 python3 "$vm/dlm-trace-check.py" "$s1/share/sync" --nodes 3 \
 	--expect-offsets-ms 0,0,0 --tolerance-ms 25 --max-violation-ms 25 ||
 	fail "trace check of the synchronised run"
@@ -94,7 +99,7 @@ C1 stop
 
 step "cluster 2: clocks stay apart (ptp4l measures only)"
 C2 start --nodes 3 --ptp measure --skew-ms 350
-C2 dlm-run nosync --ops 200 --resources 4
+C2 dlm-run nosync --ops 200 --resources 8
 python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
 	--ptp-logs "$s2/share" --tolerance-ms 30 --expect-violations ||
 	fail "trace check against ptp4l's measured offsets"

@@ -190,7 +190,14 @@ static int wl_cycle(dlm_lshandle_t ls, struct wl_opts *o, unsigned int *s)
 						      LKF_CONVDEADLK;
 			st = wl_lock(ls, WL_UP, res, &lksb, mode, to, flags);
 		} else {
+			/*
+			 * Down: to a mode no more restrictive.  PR->CW is not
+			 * one (CW and PR are not ordered: the DLM queues it
+			 * like an up conversion).
+			 */
 			to = wl_rand(s) % mode;
+			if (mode == LKM_PRMODE && to == LKM_CWMODE)
+				to = LKM_CRMODE;
 			st = wl_lock(ls, WL_DOWN, res, &lksb, mode, to, 0);
 		}
 		if (st == 0)
