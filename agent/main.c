@@ -331,8 +331,15 @@ static void cleanup(struct agent *a)
 	trace_close(a->trace, remove);
 	if (a->trace || remove)
 		uprobe_destroy_all(a->cfg);
-	if (a->base)
+	if (a->base) {
+		/*
+		 * A bufferevent with deferred callbacks is finalized by the
+		 * loop, not by bufferevent_free(): run it once more so the
+		 * TLS connection is really freed before the base is.
+		 */
+		event_base_loop(a->base, EVLOOP_NONBLOCK);
 		event_base_free(a->base);
+	}
 	bytebuf_release(&a->frames);
 	bytebuf_release(&a->carry);
 	free(a->loss_store);
