@@ -14,6 +14,7 @@
 #                                  until they finish and fails if one failed
 #   local.sh loss NODE PERCENT     drop PERCENT of NODE's packets at the bridge
 #                                  (both ways, nftables); 0 = none
+#   local.sh restart TAG           start nI.agent or collector again (after a kill)
 #   local.sh exec NODE CMD...      run CMD in node NODE's namespace (n1, n2...)
 #   local.sh list                  the clusters that exist
 #
@@ -57,7 +58,7 @@ event_log=0
 
 say() { printf 'local.sh: %s\n' "$*"; }
 die() { printf 'local.sh: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 # ---------------------------------------------------------------------------
 # State: everything the cluster makes is recorded in $STATE before it is made,
@@ -113,6 +114,21 @@ spawn() {
 	else
 		setsid ip netns exec "$ns" "$@" </dev/null \
 			>"$STATE/logs/$tag.log" 2>&1 &
+	fi
+	pid=$!
+	echo "$pid $(proc_start "$pid")" >"$STATE/procs/$tag"
+}
+
+# spawn_append: as spawn, but the log keeps what the previous run wrote.
+spawn_append() {
+	local tag=$1 ns=$2 pid
+	shift 2
+	echo "--- restarted by local.sh ---" >>"$STATE/logs/$tag.log"
+	if [ "$ns" = - ]; then
+		setsid "$@" </dev/null >>"$STATE/logs/$tag.log" 2>&1 &
+	else
+		setsid ip netns exec "$ns" "$@" </dev/null \
+			>>"$STATE/logs/$tag.log" 2>&1 &
 	fi
 	pid=$!
 	echo "$pid $(proc_start "$pid")" >"$STATE/procs/$tag"
@@ -484,8 +500,36 @@ workload_tags() {
 	done
 }
 
+# Agents with scope = netns pick up a task that enters their namespace from
+# outside (as `ip netns exec` does) only at their next /proc rescan
+# (agent.scope_refresh), and its children through event-fork.  So every
+# workload process first waits at a gate inside its namespace (same PID,
+# then exec), until each running agent lists it in its instance's
+# set_event_pid: nothing a workload does is missed.
+# shellcheck disable=SC2016
+GATE_SH='while [ ! -e "$0" ]; do sleep 0.02; done; exec "$@"'
+
+open_gate() { # GATE TAG...
+	local gate=$1 tag i node t pids ok
+	shift
+	t=$(tracefs_dir) || t=""
+	for ((i = 0; i < 100; i++)); do
+		ok=1
+		for tag in "$@"; do
+			node=${tag%%.*}
+			proc_alive "$node.agent" || continue
+			pids=" $(cat "$t/instances/netrv_${name}_$node/set_event_pid" 2>/dev/null | tr '\n' ' ') "
+			[[ $pids == *" $(proc_pid "$tag") "* ]] || ok=0
+		done
+		[ $ok -eq 1 ] && break
+		sleep 0.1
+	done
+	[ $ok -eq 1 ] || say "WARNING: an agent did not list every workload process within 10 s: its first operations may be missed"
+	touch "$gate"
+}
+
 start_workloads() {
-	local i tag lockd_addr extra=()
+	local i tag lockd_addr gate extra=() tags=()
 	for b in "$FLOCKLOAD_BIN" "$LOCKD_BIN" "$LOCKC_BIN"; do
 		[ -x "$b" ] || die "$b is missing: build first (cmake --build $BUILD)"
 	done
@@ -493,25 +537,36 @@ start_workloads() {
 		proc_alive "$tag" && die "$tag still runs: wait for it or stop the cluster"
 	done
 	[ "$log_ops" -eq 1 ] && extra=(--log-ops)
+	gate=$STATE/workload.gate
+	rm -f "$gate"
 	lockd_addr=$(node_addr n1):$LOCKD_PORT
 	if ! proc_alive n1.lockd; then
-		spawn n1.lockd "$(node_ns n1)" "$LOCKD_BIN" --listen "$lockd_addr"
-		[ "$(cat "$STATE/fault" 2>/dev/null)" = on ] &&
-			kill -USR1 "$(proc_pid n1.lockd)"
+		spawn n1.lockd "$(node_ns n1)" sh -c "$GATE_SH" "$gate" "$LOCKD_BIN" --listen "$lockd_addr"
+		tags+=(n1.lockd)
 	fi
 	mkdir -p "$STATE/shared"
 	# No flockload runs now: drop holder counts a killed run may have left.
 	rm -f "$STATE/shared/.flockload-state"
 	for ((i = 1; i <= nodes; i++)); do
-		spawn "n$i.flockload" "$(node_ns "n$i")" "$FLOCKLOAD_BIN" \
+		spawn "n$i.flockload" "$(node_ns "n$i")" sh -c "$GATE_SH" "$gate" "$FLOCKLOAD_BIN" \
 			--dir "$STATE/shared" --node "n$i" --ops "$ops" \
 			--hold-us 2000 --pause-us "$pause_us" \
 			--report-every 1000 "${extra[@]}"
+		tags+=("n$i.flockload")
 		[ "$i" -eq 1 ] && continue
-		spawn "n$i.lockc" "$(node_ns "n$i")" "$LOCKC_BIN" \
+		spawn "n$i.lockc" "$(node_ns "n$i")" sh -c "$GATE_SH" "$gate" "$LOCKC_BIN" \
 			--server "$lockd_addr" --node "n$i" --ops "$ops" \
 			--hold-us 2000 --pause-us "$pause_us" "${extra[@]}"
+		tags+=("n$i.lockc")
 	done
+	open_gate "$gate" "${tags[@]}"
+	if [ "$(cat "$STATE/fault" 2>/dev/null)" = on ] && [[ " ${tags[*]} " == *" n1.lockd "* ]]; then
+		for ((i = 0; i < 50; i++)); do # until lockd handles signals
+			grep -q 'lockd: listening' "$STATE/logs/n1.lockd.log" && break
+			sleep 0.1
+		done
+		kill -USR1 "$(proc_pid n1.lockd)"
+	fi
 }
 
 # Wait for the finite workloads started by this shell; 1 if one failed.
@@ -728,6 +783,35 @@ cmd_loss() {
 	say "$node loses $pct% of its packets"
 }
 
+# (Re)start one daemon with its recorded config after it died (tests kill
+# them with SIGKILL): nI.agent or collector.
+cmd_restart() {
+	local tag=${1:-} i cmd
+	[ -f "$STATE/info" ] || die "no cluster '$name'"
+	nodes=$(info_get nodes)
+	proc_alive "$tag" && die "$tag still runs (pid $(proc_pid "$tag"))"
+	case "$tag" in
+	collector)
+		cmd=$(gen_collector_config "$STATE/conf/collector.conf")
+		# shellcheck disable=SC2086
+		spawn_append collector - $cmd
+		;;
+	n[0-9]*.agent)
+		i=${tag%.agent}
+		i=${i#n}
+		[ "$i" -ge 1 ] && [ "$i" -le "$nodes" ] || die "no node n$i"
+		cmd=$(gen_agent_config "n$i" "$STATE/conf/n$i.agent.conf")
+		# shellcheck disable=SC2086,SC2016
+		spawn_append "$tag" "$(node_ns "n$i")" sh -c \
+			'mountpoint -q /sys/kernel/tracing ||
+				mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' \
+			netrv-agent $cmd
+		;;
+	*) die "usage: $0 restart nI.agent|collector [--name NAME]" ;;
+	esac
+	say "$tag restarted (pid $(proc_pid "$tag"))"
+}
+
 cmd_workload() {
 	[ -f "$STATE/info" ] || die "no cluster '$name'"
 	nodes=$(info_get nodes)
@@ -752,7 +836,7 @@ cmd_run() {
 
 cmd=run
 case "${1:-}" in
-run | start | stop | status | fault | loss | workload | exec | list)
+run | start | stop | status | fault | loss | workload | restart | exec | list)
 	cmd=$1
 	shift
 	;;
@@ -802,6 +886,7 @@ status) cmd_status ;;
 fault) cmd_fault "${args[0]:-}" ;;
 loss) cmd_loss "${args[0]:-}" "${args[1]:-}" ;;
 workload) cmd_workload ;;
+restart) cmd_restart "${args[0]:-}" ;;
 exec)
 	[ ${#args[@]} -ge 2 ] || die "usage: $0 exec NODE CMD..."
 	[ -e "/run/netns/$(node_ns "${args[0]}")" ] || die "no node ${args[0]} in cluster $name"
