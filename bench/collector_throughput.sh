@@ -15,7 +15,11 @@
 #    TAI: TLS, WAL and waiting for every node's watermark and epsilon).
 #    A closed-loop run measures mostly the generator's own queues, so
 #    latency comes from a paced run.
-# The lock engine is not part of this build.
+# The collector runs its lock engine (and serves the dashboard on a free
+# port); LOCKS=P makes every P-th generated event a DLM-shaped lock event
+# (netrv-loadgen -L P: request, grant, unlock, -DLM_EUNLOCK, compatible
+# holds over 16 shared resources), so the engine has real work; LOCKS=1:
+# every event.
 # Certificates for 256 nodes are made once and kept in BUILD_DIR/bench-pki.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +57,7 @@ run() { # run N LOADGEN-ARGS... : start a collector, run the agents, stop it
 	"$coll" collector.listen=127.0.0.1:0 collector.ca="$pki/ca.crt" \
 		collector.cert="$pki/collector.crt" collector.key="$pki/collector.key" \
 		collector.log_level=notice collector.liveness_timeout=1s \
-		wal.dir="$tmp/wal" \
+		wal.dir="$tmp/wal" http.port=0 \
 		output.stats_file="$tmp/stats.json" 2>"$tmp/collector.log" &
 	cpid=$!
 	port=
@@ -63,7 +67,8 @@ run() { # run N LOADGEN-ARGS... : start a collector, run the agents, stop it
 		sleep 0.1
 	done
 	[ -n "$port" ] || { cat "$tmp/collector.log" >&2; exit 1; }
-	"$lg" -C "127.0.0.1:$port" -p "$pki" -n "$n" -P a -t 600 "$@" \
+	"$lg" -C "127.0.0.1:$port" -p "$pki" -n "$n" -P a -t 600 \
+		${LOCKS:+-L "$LOCKS"} "$@" \
 		>"$tmp/loadgen.out" 2>"$tmp/loadgen.log"
 	# agents that could not say Goodbye become unreachable after 1 s,
 	# then the merge releases the rest

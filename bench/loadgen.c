@@ -15,6 +15,14 @@
  * the collector goes away and resends what the HelloAck says is missing.
  * When every event is acknowledged it keeps sending heartbeats for
  * --linger, so the merge can release the tail, then says Goodbye.
+ *
+ * With --locks P every P-th event is a DLM-shaped lock event instead
+ * (dlm:dlm_lock_start, dlm:dlm_ast, dlm:dlm_unlock_start with the fields
+ * of the kernel's tracepoints): each node cycles request PR, grant,
+ * unlock, -DLM_EUNLOCK over 16 shared resources "res-0".."res-15", all
+ * compatible.  --conflict NAME injects a violation: the first two nodes
+ * both take NAME in EX from a quarter to three quarters of their events
+ * (paced with --rate, the holds overlap in time: a definite violation).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -82,17 +90,81 @@ struct lg {
 	uint32_t *types, *cpus;
 	struct bytebuf fields;
 	uint64_t sent_batches;
+	uint64_t schema_id;
+	unsigned int lock_period; /* --locks: every P-th event is a lock step */
+	const char *conflict; /* --conflict: resource both node 0 and 1 take */
 };
+
+/* Event type ids of the schema with lock events. */
+enum { LG_LOAD, LG_LOCK_START, LG_AST, LG_UNLOCK_START };
+#define LG_EUNLOCK (-0x10002)
+#define LG_CONFLICT_LKB 1000000u
 
 static uint64_t now_mono(void)
 {
 	return clocks_now(CLOCK_MONOTONIC);
 }
 
+static void int_field(Netrv__Field *f, const char *name, unsigned int size,
+		      bool is_signed)
+{
+	netrv__field__init(f);
+	f->name = (char *)name;
+	f->kind = NETRV__FIELD_KIND__FIELD_INT;
+	f->size = size;
+	f->is_signed = is_signed;
+	f->type = is_signed ? "int" : size == 1 ? "u8" : "unsigned int";
+}
+
+/* The DLM-shaped types, after dlm:* in include/trace/events/dlm.h. */
+static void build_lock_types(Netrv__EventType *t, Netrv__Field *f,
+			     Netrv__Field **fp)
+{
+	/* lock_start: ls_id lkb_id mode flags res_name */
+	int_field(&f[0], "ls_id", 4, false);
+	int_field(&f[1], "lkb_id", 4, false);
+	int_field(&f[2], "mode", 4, true);
+	int_field(&f[3], "flags", 4, false);
+	/* ast: ls_id lkb_id sb_flags sb_status res_name */
+	int_field(&f[5], "ls_id", 4, false);
+	int_field(&f[6], "lkb_id", 4, false);
+	int_field(&f[7], "sb_flags", 1, false);
+	int_field(&f[8], "sb_status", 4, true);
+	/* unlock_start: ls_id lkb_id flags res_name */
+	int_field(&f[10], "ls_id", 4, false);
+	int_field(&f[11], "lkb_id", 4, false);
+	int_field(&f[12], "flags", 4, false);
+	for (int i = 4; i <= 13; i += i == 4 ? 5 : 4) {
+		netrv__field__init(&f[i]);
+		f[i].name = "res_name";
+		f[i].kind = NETRV__FIELD_KIND__FIELD_BYTES;
+		f[i].size = 1;
+		f[i].type = "__u8[]";
+	}
+	for (int i = 0; i < 14; i++)
+		fp[i] = &f[i];
+	for (int i = 0; i < 3; i++) {
+		netrv__event_type__init(&t[i]);
+		t[i].id = (uint32_t)(LG_LOCK_START + i);
+		t[i].system = "dlm";
+	}
+	t[0].name = "dlm_lock_start";
+	t[0].n_fields = 5;
+	t[0].fields = &fp[0];
+	t[1].name = "dlm_ast";
+	t[1].n_fields = 5;
+	t[1].fields = &fp[5];
+	t[2].name = "dlm_unlock_start";
+	t[2].n_fields = 4;
+	t[2].fields = &fp[10];
+}
+
 static void build_schema(struct lg *lg)
 {
 	Netrv__Field f[4], *fp[4];
-	Netrv__EventType t = NETRV__EVENT_TYPE__INIT, *tp = &t;
+	Netrv__EventType t = NETRV__EVENT_TYPE__INIT, *tp[4] = { &t };
+	Netrv__EventType lt[3];
+	Netrv__Field lf[14], *lfp[14];
 	Netrv__Schema s = NETRV__SCHEMA__INIT;
 	static const char *const names[4] = { "k", "h", "mode", "name" };
 
@@ -113,7 +185,15 @@ static void build_schema(struct lg *lg)
 	t.fields = fp;
 	s.schema_id = LOADGEN_SCHEMA_ID;
 	s.n_types = 1;
-	s.types = &tp;
+	s.types = tp;
+	if (lg->lock_period || lg->conflict) {
+		build_lock_types(lt, lf, lfp);
+		for (int i = 0; i < 3; i++)
+			tp[i + 1] = &lt[i];
+		s.n_types = 4;
+		s.schema_id = LOADGEN_SCHEMA_ID + 1;
+	}
+	lg->schema_id = s.schema_id;
 	lg->schema_len = msg_frame_size(&s.base);
 	lg->schema_frame = malloc(lg->schema_len);
 	msg_pack(FRAME_SCHEMA, &s.base, lg->schema_frame, lg->schema_len);
@@ -136,6 +216,69 @@ static void clock_status(struct lg *lg, Netrv__ClockStatus *c)
 	c->synced = true;
 	c->tai_offset_ns = lg->tai_off;
 	c->epsilon_ns = lg->eps_ns;
+}
+
+static int put_lock(struct lg *lg, unsigned int type, uint32_t ls, uint32_t lkb,
+		    int64_t val, const char *res)
+{
+	struct bytebuf *b = &lg->fields;
+	int r = evpack_put_u64(b, ls) || evpack_put_u64(b, lkb);
+
+	switch (type) {
+	case LG_LOCK_START: /* mode, flags */
+		r = r || evpack_put_s64(b, val) || evpack_put_u64(b, 0);
+		break;
+	case LG_AST: /* sb_flags, sb_status */
+		r = r || evpack_put_u64(b, 0) || evpack_put_s64(b, val);
+		break;
+	default: /* unlock: flags */
+		r = r || evpack_put_u64(b, 0);
+		break;
+	}
+	return r || evpack_put_bytes(b, res, strlen(res)) ? -1 : 0;
+}
+
+/*
+ * If event @k of @a is a lock step, append its fields, set *@type and
+ * return 1; 0: a load event; -1: out of memory.
+ */
+static int lock_step(struct agent *a, uint64_t k, uint32_t *type)
+{
+	static const unsigned int types[4] = { LG_LOCK_START, LG_AST,
+					       LG_UNLOCK_START, LG_AST };
+	static const int64_t vals[4] = { 3 /* PR */, 0, 0, LG_EUNLOCK };
+	struct lg *lg = a->lg;
+	uint64_t q1 = lg->events / 4, q3 = 3 * lg->events / 4, c;
+	char res[32];
+
+	if (lg->lock_period) {
+		/* between two lock steps: no cycle of the node is cut */
+		q1 = q1 - q1 % lg->lock_period + 1;
+		q3 = q3 - q3 % lg->lock_period + 1;
+	}
+	if (lg->conflict && a - lg->agents < 2 && lg->events >= 8 &&
+	    (k == q1 || k == q1 + 1 || k == q3 || k == q3 + 1)) {
+		unsigned int step = (k == q1)	  ? 0 :
+				    (k == q1 + 1) ? 1 :
+				    (k == q3)	  ? 2 :
+						    3;
+
+		*type = types[step];
+		return put_lock(lg, types[step], 2, LG_CONFLICT_LKB,
+				step == 0 ? 5 /* EX */ : vals[step],
+				lg->conflict) ?
+			       -1 :
+			       1;
+	}
+	if (!lg->lock_period || k % lg->lock_period)
+		return 0;
+	c = k / lg->lock_period;
+	snprintf(res, sizeof(res), "res-%" PRIu64, (c / 4) % 16);
+	*type = types[c % 4];
+	return put_lock(lg, types[c % 4], 1, (uint32_t)(c / 4 + 1), vals[c % 4],
+			res) ?
+		       -1 :
+		       1;
 }
 
 /* Make the next batch of @a and put it in the spool. */
@@ -161,6 +304,12 @@ static int make_batch(struct agent *a)
 		prev = t;
 		lg->types[i] = 0;
 		lg->cpus[i] = (uint32_t)(k % 4);
+		switch (lock_step(a, k, &lg->types[i])) {
+		case -1:
+			return -1;
+		case 1:
+			continue;
+		}
 		if (evpack_put_u64(&lg->fields, k) ||
 		    evpack_put_u64(&lg->fields, loadgen_hash(a->name, k)) ||
 		    evpack_put_s64(&lg->fields, loadgen_mode(k)) ||
@@ -168,7 +317,7 @@ static int make_batch(struct agent *a)
 			return -1;
 	}
 	b.seq = a->next_seq;
-	b.schema_id = LOADGEN_SCHEMA_ID;
+	b.schema_id = lg->schema_id;
 	b.base_ns = a->last_t ? a->last_t : now;
 	if (!a->last_t)
 		lg->deltas[0] = 0;
@@ -481,7 +630,9 @@ static void usage(FILE *out)
 	      "      --eps NS             epsilon the agents claim (default 1000)\n"
 	      "  -l, --linger MS          heartbeats after the last ack (default 500)\n"
 	      "  -H, --heartbeat MS       heartbeat (watermark) interval (default 100)\n"
-	      "  -t, --timeout S          give up after S seconds (default 600)\n",
+	      "  -t, --timeout S          give up after S seconds (default 600)\n"
+	      "  -L, --locks P            every P-th event is a DLM-shaped lock step (compatible PR holds)\n"
+	      "  -X, --conflict NAME      nodes 0 and 1 both hold NAME in EX from 1/4 to 3/4 of the run\n",
 	      out);
 }
 
@@ -501,6 +652,8 @@ int main(int argc, char **argv)
 		{ "linger", required_argument, NULL, 'l' },
 		{ "heartbeat", required_argument, NULL, 'H' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "locks", required_argument, NULL, 'L' },
+		{ "conflict", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -516,8 +669,8 @@ int main(int argc, char **argv)
 	int opt, ret = 1;
 
 	log_setup("netrv-loadgen", LOG_INFO);
-	while ((opt = getopt_long(argc, argv, "C:p:n:P:f:e:b:w:r:l:H:t:h", opts,
-				  NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "C:p:n:P:f:e:b:w:r:l:H:t:L:X:h",
+				  opts, NULL)) != -1) {
 		switch (opt) {
 		case 'C':
 			lg.connect = optarg;
@@ -558,6 +711,12 @@ int main(int argc, char **argv)
 		case 't':
 			timeout_s = strtoull(optarg, NULL, 0);
 			break;
+		case 'L':
+			lg.lock_period = (unsigned int)atoi(optarg);
+			break;
+		case 'X':
+			lg.conflict = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -565,6 +724,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (lg.conflict && lg.lock_period && lg.lock_period < 3) {
+		fprintf(stderr,
+			"netrv-loadgen: --conflict needs --locks 3 or more\n");
+		return 2;
 	}
 	if (!lg.connect || !lg.pki || !lg.nodes || !lg.batch || !lg.window) {
 		usage(stderr);

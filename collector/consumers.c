@@ -181,7 +181,7 @@ struct eventlog {
 	FILE *f;
 };
 
-void json_escape(FILE *out, const uint8_t *p, size_t len)
+void eventlog_json_escape(FILE *out, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		uint8_t ch = p[i];
@@ -207,16 +207,17 @@ static void eventlog_event(struct consumer *c, const struct cevent *ev)
 		",\"eps_ns\":%" PRIu64 ",\"event\":\"",
 		ev->node->name, ev->seq, ev->index, ev->cpu, ev->trace_ns,
 		ev->tai_ns, ev->eps_ns);
-	json_escape(f, (const uint8_t *)t->system, strlen(t->system));
+	eventlog_json_escape(f, (const uint8_t *)t->system, strlen(t->system));
 	putc(':', f);
-	json_escape(f, (const uint8_t *)t->name, strlen(t->name));
+	eventlog_json_escape(f, (const uint8_t *)t->name, strlen(t->name));
 	fputs("\",\"fields\":{", f);
 	for (size_t i = 0; i < t->n_fields; i++) {
 		const Netrv__Field *fd = t->fields[i];
 		const struct evpack_value *v = &ev->vals[i];
 
 		fprintf(f, "%s\"", i ? "," : "");
-		json_escape(f, (const uint8_t *)fd->name, strlen(fd->name));
+		eventlog_json_escape(f, (const uint8_t *)fd->name,
+				     strlen(fd->name));
 		fputs("\":", f);
 		if (fd->kind == NETRV__FIELD_KIND__FIELD_INT) {
 			if (fd->is_signed)
@@ -225,7 +226,7 @@ static void eventlog_event(struct consumer *c, const struct cevent *ev)
 				fprintf(f, "%" PRIu64, v->u);
 		} else {
 			putc('"', f);
-			json_escape(f, v->bytes, v->len);
+			eventlog_json_escape(f, v->bytes, v->len);
 			putc('"', f);
 		}
 	}

@@ -37,6 +37,6 @@ void stats_consumer_write(struct consumer *c, FILE *out);
 struct consumer *eventlog_consumer_create(const char *path);
 
 /** json_escape - write @len bytes as the inside of a JSON string */
-void json_escape(FILE *out, const uint8_t *p, size_t len);
+void eventlog_json_escape(FILE *out, const uint8_t *p, size_t len);
 
 #endif

@@ -4,9 +4,10 @@
  *
  *   netrv-collector [-c FILE] [--check-config] [SECTION.KEY=VALUE...]
  *
- * Consumers are registered in register_consumers(): that is where the
- * lock-safety engine (collector/lock), the automata monitors (models/),
- * the archive (collector/archive) and the HTTP state view plug in.
+ * Consumers are registered in register_consumers(): the archive
+ * (collector/archive), the lock-safety engine (collector/lock), the
+ * automata monitors (models/) and the dashboard (collector/http), put
+ * together in wire.c, then the built-in event log and statistics.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,65 +26,8 @@
 #include "ingest.h"
 #include "log.h"
 #include "pipeline.h"
-
-static const char *const sync_names[] = { "always", "batch", "none", NULL };
-static const char *const level_names[] = { "err",  "warning", "notice",
-					   "info", "debug",   NULL };
-
-static const struct config_section_def sections[] = {
-	{ "collector", false, "network, TLS, merge and logging" },
-	{ "wal", false,
-	  "write-ahead log: what is acknowledged survives a crash" },
-	{ "output", false, "built-in consumers" },
-	{ NULL },
-};
-
-static const struct config_option options[] = {
-	{ "collector", "listen", CONFIG_STRING, "127.0.0.1:7400", 0, 0, NULL,
-	  "address:port agents connect to (port 0: any free port)" },
-	{ "collector", "ca", CONFIG_STRING, "/etc/netrv/pki/ca.crt", 0, 0, NULL,
-	  "cluster CA (PEM): agents must present a certificate it signed" },
-	{ "collector", "cert", CONFIG_STRING, "/etc/netrv/pki/collector.crt", 0,
-	  0, NULL, "the collector's certificate (PEM)" },
-	{ "collector", "key", CONFIG_STRING, "/etc/netrv/pki/collector.key", 0,
-	  0, NULL, "the collector's private key (PEM)" },
-	{ "collector", "max_frame", CONFIG_SIZE, "4M", 4096, FRAME_HARD_MAX,
-	  NULL,
-	  "largest frame payload accepted; larger ones close the connection" },
-	{ "collector", "liveness_timeout", CONFIG_DURATION, "5s", 10000000,
-	  3600000000000LL, NULL,
-	  "a node silent this long is unreachable; the merge goes on without it" },
-	{ "collector", "idle_timeout", CONFIG_DURATION, "60s", 0,
-	  86400000000000LL, NULL,
-	  "close a connection that sends nothing this long (0: never)" },
-	{ "collector", "queue_events", CONFIG_INT, "1000000", 1000, 1000000000,
-	  NULL,
-	  "per node: stop reading its connection above this many queued events" },
-	{ "collector", "log_level", CONFIG_ENUM, "info", 0, 0, level_names,
-	  "lowest level logged" },
-	{ "wal", "dir", CONFIG_STRING, "/var/lib/netrv/wal", 0, 0, NULL,
-	  "WAL directory (one collector per directory)" },
-	{ "wal", "sync", CONFIG_ENUM, "batch", 0, 0, sync_names,
-	  "always: fdatasync before each Ack; batch: every sync_interval or sync_bytes; none: Ack after write() (survives kill -9, not power loss)" },
-	{ "wal", "sync_interval", CONFIG_DURATION, "5ms", 100000, 10000000000LL,
-	  NULL, "sync=batch: longest wait before an fdatasync" },
-	{ "wal", "sync_bytes", CONFIG_SIZE, "4M", 4096, 1LL << 32, NULL,
-	  "sync=batch: fdatasync as soon as this much is written" },
-	{ "wal", "segment_size", CONFIG_SIZE, "64M", 65536, 1LL << 40, NULL,
-	  "start a new segment file above this size" },
-	{ "wal", "retain_size", CONFIG_SIZE, "0", 0, 1LL << 50, NULL,
-	  "per node: keep up to this much of processed segments" },
-	{ "wal", "retain_time", CONFIG_DURATION, "0s", 0, 1LL << 62, NULL,
-	  "... and for at most this long (0: remove when processed)" },
-	{ "wal", "checkpoint_interval", CONFIG_DURATION, "1s", 10000000,
-	  3600000000000LL, NULL,
-	  "how often the processed position is checkpointed (bounds the replay after a crash)" },
-	{ "output", "event_log", CONFIG_STRING, NULL, 0, 0, NULL,
-	  "write every released event as a JSON line to this file (exactly once across restarts)" },
-	{ "output", "stats_file", CONFIG_STRING, NULL, 0, 0, NULL,
-	  "write counts, latency percentiles and CPU time as JSON here at exit" },
-	{ NULL },
-};
+#include "tables.h"
+#include "wire.h"
 
 static void usage(FILE *out, struct config *cfg)
 {
@@ -110,17 +54,20 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 }
 
 /*
- * Consumers, in the order they are called.  The lock-safety engine, the
- * automata monitors, the archive and the HTTP view register here when
- * their parts are built in.
+ * Consumers, in the order they are called: archive, lock engine, DA
+ * models, the dashboard's node table (wire.c), then the event log and the
+ * statistics.  Every verdict goes through the lock engine's sinks.
  */
 static int register_consumers(struct pipeline *p, struct config *cfg,
+			      struct event_base *base, struct wire **wire,
 			      struct consumer **stats)
 {
 	const char *path = config_string(cfg, "output", "event_log");
 	struct consumer *c;
 
-	/* hook: lock_consumer_create(), models_consumer_create(), ... */
+	*wire = wire_create(p, cfg, base);
+	if (!*wire)
+		return -1;
 	if (path) {
 		c = eventlog_consumer_create(path);
 		if (!c)
@@ -143,7 +90,7 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
-	struct config *cfg = config_create(sections, options);
+	struct config *cfg = collector_config_create();
 	const char *file = NULL;
 	bool check = false;
 	struct event_base *base = NULL;
@@ -151,6 +98,7 @@ int main(int argc, char **argv)
 	struct pipeline *p = NULL;
 	struct ingest *ing = NULL;
 	struct consumer *stats = NULL;
+	struct wire *wire = NULL;
 	struct pipeline_config pc;
 	struct ingest_config ic;
 	const char *stats_file;
@@ -197,8 +145,9 @@ int main(int argc, char **argv)
 		ret = 0;
 		goto out;
 	}
-	log_setup("netrv-collector", log_parse_level(level_names[config_enum(
-					     cfg, "collector", "log_level")]));
+	log_setup("netrv-collector",
+		  log_parse_level(collector_level_names[config_enum(
+			  cfg, "collector", "log_level")]));
 	signal(SIGPIPE, SIG_IGN);
 
 	pc = (struct pipeline_config){
@@ -235,7 +184,8 @@ int main(int argc, char **argv)
 	p = pipeline_create(base, &pc);
 	if (!p)
 		goto out;
-	if (register_consumers(p, cfg, &stats) || pipeline_start(p))
+	if (register_consumers(p, cfg, base, &wire, &stats) ||
+	    pipeline_start(p))
 		goto out;
 	ing = ingest_create(base, &ic, p);
 	if (!ing)
@@ -245,12 +195,14 @@ int main(int argc, char **argv)
 	if (!sigint || !sigterm || event_add(sigint, NULL) ||
 	    event_add(sigterm, NULL))
 		goto out;
-	pr_notice("running: WAL %s, sync %s", pc.wal_dir, sync_names[pc.sync]);
+	pr_notice("running: WAL %s, sync %s", pc.wal_dir,
+		  collector_sync_names[pc.sync]);
 	event_base_dispatch(base);
 
 	ingest_close_all(ing, NETRV__GOODBYE_CODE__GOODBYE_SHUTDOWN,
 			 "collector shutting down");
 	pipeline_stop(p);
+	wire_stop(wire);
 	stats_file = config_string(cfg, "output", "stats_file");
 	if (stats_file) {
 		FILE *f = fopen(stats_file, "we");
@@ -269,7 +221,8 @@ out:
 	if (sigterm)
 		event_free(sigterm);
 	ingest_destroy(ing);
-	pipeline_destroy(p);
+	pipeline_destroy(p); /* the consumers first: they borrow from wire */
+	wire_destroy(wire);
 	if (base)
 		event_base_free(base);
 	config_destroy(cfg);

@@ -551,6 +551,12 @@ uint64_t merge_queued(const struct merge *m, uint32_t node)
 	return m->nodes[node]->queued;
 }
 
+bool merge_node_watermark(const struct merge *m, uint32_t node, uint64_t *tai)
+{
+	*tai = m->nodes[node]->wm_tai;
+	return m->nodes[node]->have_wm;
+}
+
 void merge_position(const struct merge *m, uint32_t node, uint64_t *seq,
 		    uint32_t *next)
 {

@@ -120,6 +120,13 @@ void merge_log_waiting(const struct merge *m);
 uint64_t merge_queued(const struct merge *m, uint32_t node);
 
 /**
+ * merge_node_watermark - @node's watermark in TAI (*@tai)
+ *
+ * Return: false while the node has sent none.
+ */
+bool merge_node_watermark(const struct merge *m, uint32_t node, uint64_t *tai);
+
+/**
  * merge_position - where @node's delivered prefix ends
  * @seq, @next: the next event to deliver is (@seq, @next); everything
  *		before it in local order was delivered or reported as loss

@@ -60,6 +60,7 @@ struct pipeline {
 	bool sync_armed;
 	uint64_t last_ckpt_ns;
 	uint64_t released_at_ckpt;
+	uint64_t checkpoints;
 	struct ctoken *tokens;
 	size_t n_tokens;
 };
@@ -249,6 +250,7 @@ static int take_checkpoint(struct pipeline *p)
 		}
 		merge_get_stats(p->merge, &st);
 		p->released_at_ckpt = st.released + st.late;
+		p->checkpoints++;
 	}
 out:
 	free(buf);
@@ -715,4 +717,39 @@ void pipeline_session_gone(struct pipeline *p, struct pnode *n,
 {
 	if (n->sess == s)
 		n->sess = NULL;
+}
+
+uint32_t pipeline_n_nodes(const struct pipeline *p)
+{
+	return p->n_nodes;
+}
+
+void pipeline_node_info(const struct pipeline *p, uint32_t idx,
+			struct pipeline_node_info *out)
+{
+	const struct pnode *n = p->nodes[idx];
+
+	*out = (struct pipeline_node_info){
+		.name = n->name,
+		.idx = n->idx,
+		.connected = n->sess != NULL,
+		.paused = n->paused,
+		.queued = merge_queued(p->merge, n->idx),
+		.written_seq = wal_written_seq(n->wal),
+		.durable_seq = wal_durable_seq(n->wal),
+		.acked_seq = n->acked,
+		.dups = n->dups,
+	};
+	out->have_watermark =
+		merge_node_watermark(p->merge, n->idx, &out->watermark_tai);
+}
+
+void pipeline_info(const struct pipeline *p, struct pipeline_info *out)
+{
+	*out = (struct pipeline_info){
+		.wal_bytes = wal_bytes(p->wal),
+		.wal_pending = wal_pending(p->wal),
+		.checkpoints = p->checkpoints,
+	};
+	merge_get_stats(p->merge, &out->merge);
 }

@@ -77,6 +77,34 @@ void pipeline_destroy(struct pipeline *p);
 
 struct merge *pipeline_merge(struct pipeline *p);
 
+/* What the pipeline knows of one node, for /api/nodes and /metrics. */
+struct pipeline_node_info {
+	const char *name;
+	uint32_t idx; /* as in the merge and struct cnode */
+	bool connected, paused; /* paused: back-pressure on its connection */
+	bool have_watermark;
+	uint64_t watermark_tai; /* the node's promise, TAI */
+	uint64_t queued; /* events waiting in the merge */
+	uint64_t written_seq, durable_seq, acked_seq; /* WAL and Acks */
+	uint64_t dups; /* duplicate batches dropped */
+};
+
+/** pipeline_n_nodes - nodes seen so far (indices 0..n-1) */
+uint32_t pipeline_n_nodes(const struct pipeline *p);
+/** pipeline_node_info - fill @out for node @idx (< pipeline_n_nodes()) */
+void pipeline_node_info(const struct pipeline *p, uint32_t idx,
+			struct pipeline_node_info *out);
+
+struct pipeline_info {
+	uint64_t wal_bytes; /* on disk */
+	uint64_t wal_pending; /* written, not yet synced */
+	uint64_t checkpoints; /* taken since start */
+	struct merge_stats merge;
+};
+
+/** pipeline_info - WAL, checkpoint and merge counters */
+void pipeline_info(const struct pipeline *p, struct pipeline_info *out);
+
 /* Called by ingest. */
 
 /**

@@ -5,7 +5,8 @@
  *   netrv archive info ARCHIVE
  *   netrv archive repair ARCHIVE
  *   netrv export --format chrome-json ARCHIVE > out.json
- *   netrv replay ARCHIVE [--model M [--binding B]]... [--compare]
+ *   netrv replay ARCHIVE [--config FILE] [--model M [--binding B]]...
+ *                        [--compare]
  *
  * See tools/README.md.
  */
@@ -28,11 +29,13 @@ int tool_usage(FILE *f, int status)
 		"  netrv export --format chrome-json ARCHIVE > out.json\n"
 		"        Chrome/Perfetto JSON: a process per node, lock holds\n"
 		"        as slices, verdicts as instant events\n"
-		"  netrv replay ARCHIVE [--model M [--binding B]]...\n"
+		"  netrv replay ARCHIVE [--config FILE] [--model M.dot [--binding B]]...\n"
 		"               [--no-lock-engine] [--archived] [--compare]\n"
-		"        rerun monitors over the archive, print verdicts as\n"
-		"        JSON lines; --compare: fail (exit 3) unless they equal\n"
-		"        the archived verdicts\n"
+		"        rerun the lock engine and DA models over the archive,\n"
+		"        print verdicts as JSON lines; --config: the collector's\n"
+		"        file ([lock], [lock_user], [lock_pair], [model]);\n"
+		"        --compare: fail (exit 3) unless they equal the archived\n"
+		"        verdicts\n"
 		"ARCHIVE is an archive directory (chunk-*) or one chunk.\n"
 		"Exit status: 0 ok, 1 error, 2 usage, 3 replay differs.\n");
 	return status;

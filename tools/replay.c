@@ -132,7 +132,7 @@ int tool_replay(int argc, char **argv)
 	struct consumer *list = NULL, *c, *next;
 	bool lock_engine = true, archived = false;
 	struct archive_reader *r;
-	const char *path = NULL;
+	const char *path = NULL, *config = NULL;
 	size_t n_models = 0;
 	long long n;
 	int i, status = 0;
@@ -155,6 +155,8 @@ int tool_replay(int argc, char **argv)
 				return 2;
 			}
 			models[n_models - 1].binding = argv[++i];
+		} else if (!strcmp(a, "--config") && i + 1 < argc) {
+			config = argv[++i];
 		} else if (!strcmp(a, "--no-lock-engine")) {
 			lock_engine = false;
 		} else if (!strcmp(a, "--archived")) {
@@ -172,7 +174,8 @@ int tool_replay(int argc, char **argv)
 	}
 	if (!path)
 		return tool_usage(stderr, 2);
-	if (replay_hooks_create(models, n_models, lock_engine, &rp.sink, &list))
+	if (replay_hooks_create(config, models, n_models, lock_engine, &rp.sink,
+				&list))
 		return 1;
 	rp.print_replayed = true;
 	rp.print_archived = archived || !list;

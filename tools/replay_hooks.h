@@ -34,7 +34,11 @@ struct replay_model {
 
 /**
  * replay_hooks_create - build the monitors for a replay
- * @models: the --model/--binding pairs, @n_models of them
+ * @config: a collector configuration file (--config): its [lock],
+ *          [lock_user], [lock_pair] and [model NAME] sections configure
+ *          the monitors as they did live; NULL: default [lock], no model
+ * @models: the --model/--binding pairs, @n_models of them (added to the
+ *          configured ones)
  * @lock_engine: run the lock-safety engine (unless --no-lock-engine)
  * @sink: where monitors report verdicts; outlives the consumers
  * @list: set to the first consumer of a ->next linked list (NULL if none)
@@ -43,8 +47,8 @@ struct replay_model {
  * compile, or no model support in this build).  The consumers are
  * destroyed by the caller through their ops->destroy.
  */
-int replay_hooks_create(const struct replay_model *models, size_t n_models,
-			bool lock_engine, struct replay_sink *sink,
-			struct consumer **list);
+int replay_hooks_create(const char *config, const struct replay_model *models,
+			size_t n_models, bool lock_engine,
+			struct replay_sink *sink, struct consumer **list);
 
 #endif

@@ -112,6 +112,7 @@ struct verdict {
 	const char *const *mode_names; /* of the resource's matrix */
 	unsigned int n_modes;
 	const char *reason; /* one line, static or engine-owned */
+	const char *model; /* protocol: the DA model's name; NULL otherwise */
 	unsigned int n_holds;
 	struct verdict_hold holds[2];
 	unsigned int hb; /* VERDICT_HB_* */

@@ -170,6 +170,9 @@ struct lock_engine {
 	struct lock_engine_conf conf;
 	struct lock_matrix user_matrix;
 	struct verdict_sink *sinks;
+	/* the state view's hook: a resource's holds changed (at @tai) */
+	void (*res_changed)(void *arg, const struct lock_res *r, uint64_t tai);
+	void *res_changed_arg;
 	struct lock_stats st;
 	uint64_t next_verdict_id, next_hold_id;
 

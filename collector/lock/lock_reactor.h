@@ -117,6 +117,47 @@ size_t lock_view_verdict(const struct lock_view *v, uint64_t id, char *buf,
 /** lock_view_counters - {"definite":N,...,"events":N,...} */
 size_t lock_view_counters(const struct lock_view *v, char *buf, size_t len);
 
+/* One resource of the live lock table, for callers that write their own
+ * JSON (the HTTP API).  Everything is borrowed for the callback. */
+#define LOCK_VIEW_MAX_HOLDERS 32
+struct lock_view_holder {
+	const char *node; /* certificate CN: untrusted bytes */
+	uint64_t holder;
+	const char *mode;
+	uint64_t since_tai, eps;
+	bool uncertain;
+};
+
+struct lock_view_res {
+	const char *domain; /* "dlm", "flock", "user" */
+	uint32_t lockspace; /* dlm only */
+	const uint8_t *name; /* untrusted bytes */
+	size_t name_len;
+	bool incomplete;
+	uint64_t last_tai; /* latest grant (or the change) seen */
+	unsigned int n_holders; /* open holds, at most LOCK_VIEW_MAX_HOLDERS */
+	struct lock_view_holder holders[LOCK_VIEW_MAX_HOLDERS];
+};
+
+typedef void (*lock_view_res_fn)(void *arg, const struct lock_view_res *r);
+
+/**
+ * lock_view_foreach_resource - call @fn for every resource held now
+ * (hash order; @fn must not call into the engine)
+ */
+void lock_view_foreach_resource(const struct lock_view *v, lock_view_res_fn fn,
+				void *arg);
+
+/**
+ * lock_view_on_change - call @fn whenever a hold of a resource begins or
+ * ends (after the change: n_holders may be 0); NULL @fn: stop.  Runs on
+ * the merge's thread inside the engine: @fn must not block.
+ * @want: if not NULL, asked first (with @arg); false skips the change
+ *        cheaply (the resource's holds are walked only for @fn)
+ */
+void lock_view_on_change(struct lock_view *v, bool (*want)(void *arg),
+			 lock_view_res_fn fn, void *arg);
+
 /* The engine and its reactors as the [lock] section configures them. */
 struct lock_setup {
 	struct lock_engine_conf conf;

@@ -589,6 +589,8 @@ struct lock_hold *lockt_grant(struct lock_engine *e, struct lock_res *r,
 	r->holds = h;
 	r->refs++;
 	e->st.holds++;
+	if (e->res_changed)
+		e->res_changed(e->res_changed_arg, r, c->tai);
 	check_grant(e, h, c);
 	return h;
 }
@@ -602,6 +604,8 @@ void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c)
 	h->r_tai = c->tai;
 	h->r_eps = c->eps;
 	h->r_lseq = c->lseq;
+	if (e->res_changed)
+		e->res_changed(e->res_changed_arg, h->res, c->tai);
 	for (p = h->pairs; p; p = pn) {
 		int s = p->h[0] == h ? 0 : 1;
 		struct lock_hold *o = p->h[!s];

@@ -217,6 +217,10 @@ size_t verdict_to_json(const struct verdict *v, char *buf, size_t len)
 	   v->id, verdict_class_name(v->cls), v->tai_ns);
 	puts_(&j, ",\"reason\":");
 	cstr(&j, v->reason);
+	if (v->model) {
+		puts_(&j, ",\"model\":");
+		str(&j, v->model, strlen(v->model));
+	}
 	puts_(&j, ",\"resource\":");
 	if (v->domain) {
 		puts_(&j, "{\"domain\":");

@@ -24,6 +24,10 @@ struct view_entry {
 struct lock_view {
 	struct verdict_sink sink;
 	struct lock_engine *e;
+	lock_view_res_fn change_fn;
+	bool (*change_want)(void *arg);
+	void *change_arg;
+	struct lock_view_res scratch; /* filled for each callback */
 	struct view_entry *ring;
 	unsigned int cap, head, len;
 };
@@ -115,6 +119,9 @@ static void view_emit(struct verdict_sink *s, const struct verdict *v,
 static void view_destroy(struct verdict_sink *s)
 {
 	struct lock_view *w = container_of(s, struct lock_view, sink);
+
+	if (w->e->res_changed_arg == w)
+		w->e->res_changed = NULL;
 
 	for (unsigned int i = 0; i < w->len; i++)
 		free(w->ring[(w->head + i) % w->cap].json);
@@ -275,4 +282,70 @@ size_t lock_view_verdict(const struct lock_view *v, uint64_t id, char *buf,
 	}
 	errno = ENOENT;
 	return (size_t)-1;
+}
+
+/* Fill @out from @r: its open holds (at most LOCK_VIEW_MAX_HOLDERS). */
+static void res_info(const struct lock_res *r, uint64_t tai,
+		     struct lock_view_res *out)
+{
+	out->domain = r->domain;
+	out->lockspace = r->ls;
+	out->name = r->key;
+	out->name_len = r->key_len;
+	out->incomplete = r->incomplete;
+	out->last_tai = tai;
+	out->n_holders = 0;
+	for (const struct lock_hold *h = r->holds; h; h = h->next) {
+		struct lock_view_holder *o;
+
+		if (!h->open)
+			continue;
+		if (h->g_tai > out->last_tai)
+			out->last_tai = h->g_tai;
+		if (out->n_holders == LOCK_VIEW_MAX_HOLDERS)
+			continue;
+		o = &out->holders[out->n_holders++];
+		*o = (struct lock_view_holder){
+			.node = h->n->cn->name,
+			.holder = h->holder,
+			.mode = lock_mode_name(r->m, h->mode),
+			.since_tai = h->g_tai,
+			.eps = h->g_eps,
+			.uncertain = h->uncertain,
+		};
+	}
+}
+
+void lock_view_foreach_resource(const struct lock_view *v, lock_view_res_fn fn,
+				void *arg)
+{
+	const struct lock_engine *e = v->e;
+	struct lock_view_res *ri = &((struct lock_view *)v)->scratch;
+
+	for (size_t i = 0; i < e->rtab_cap; i++)
+		for (const struct lock_res *r = e->rtab[i]; r; r = r->hnext) {
+			res_info(r, 0, ri);
+			if (ri->n_holders)
+				fn(arg, ri);
+		}
+}
+
+static void view_changed(void *arg, const struct lock_res *r, uint64_t tai)
+{
+	struct lock_view *w = arg;
+
+	if (w->change_want && !w->change_want(w->change_arg))
+		return; /* nobody listens: no walk of the holds per event */
+	res_info(r, tai, &w->scratch);
+	w->change_fn(w->change_arg, &w->scratch);
+}
+
+void lock_view_on_change(struct lock_view *v, bool (*want)(void *arg),
+			 lock_view_res_fn fn, void *arg)
+{
+	v->change_want = want;
+	v->change_fn = fn;
+	v->change_arg = arg;
+	v->e->res_changed = fn ? view_changed : NULL;
+	v->e->res_changed_arg = fn ? v : NULL;
 }

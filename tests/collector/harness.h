@@ -153,7 +153,9 @@ static inline int h_collector_start(struct h_proc *p, const char *listen, ...)
 	snprintf(a[4], sizeof(a[4]), "wal.dir=%s/wal", h_dir);
 	snprintf(a[5], sizeof(a[5]), "output.event_log=%s/events.jsonl", h_dir);
 	snprintf(a[6], sizeof(a[6]), "output.stats_file=%s/stats.json", h_dir);
-	for (int i = 0; i < 7; i++)
+	/* the dashboard too, on a free port: tests run side by side */
+	snprintf(a[7], sizeof(a[7]), "http.port=0");
+	for (int i = 0; i < 8; i++)
 		argv[argc++] = a[i];
 	va_start(ap, listen);
 	while ((s = va_arg(ap, char *)) && argc < 62)
