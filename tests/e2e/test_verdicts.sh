@@ -17,9 +17,10 @@ start_cluster --nodes 3
 # -- impostors, in n3's namespace, next to the real agents -------------------
 "$SRC/deploy/pki/netrv-pki" "$TMP/otherca" ca >/dev/null
 "$SRC/deploy/pki/netrv-pki" "$TMP/otherca" node n2 >/dev/null
+# (instances netrv_NAME_n*: local.sh stop removes what a killed one leaves)
 rogue_conf() { # FILE NODE CERT KEY
 	sed -e "s|^node = .*|node = $2|" -e "s|^cert = .*|cert = $3|" \
-		-e "s|^key = .*|key = $4|" -e "s|^instance = .*|instance = netrv_${NAME}_r$RANDOM|" \
+		-e "s|^key = .*|key = $4|" -e "s|^instance = .*|instance = netrv_${NAME}_nr$RANDOM|" \
 		-e "s|^events = .*|events = filelock:flock_lock_inode|" \
 		-e "s|^scope = .*|scope = pids\npids = $$|" \
 		-e "s|^dir = .*|dir = $TMP/spool-$RANDOM|" \
