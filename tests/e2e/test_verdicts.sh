@@ -10,6 +10,8 @@
 #     from another CA and one claiming another node's name are refused.
 #  2. fault switch on: definite verdicts on the resources lockd granted
 #     wrongly, naming the two nodes, in the verdict log and /api/verdicts.
+#  3. n3's agent restarted with its times 2 ms off while its eps says tens
+#     of us (ptp.test_skew_ns): clock-bound verdicts naming n3.
 . "$(dirname "$0")/lib.sh"
 
 start_cluster --nodes 3
@@ -85,4 +87,29 @@ lc fault on >/dev/null
 run_workload 300 2000
 lc fault off >/dev/null
 python3 "$CHECK" verdicts "$STATE" "$(http_port)" fault || fail "fault verdicts"
+
+# -- 3. a clock that lies ---------------------------------------------------------
+# n3's agent again, its times 2 ms late while its eps stays at tens of us
+# (ptp.test_skew_ns): the lock protocol's messages to and from n3 now
+# contradict the claimed eps, and the collector must say so (clock-bound).
+kill -TERM "$(pid_of n3.agent)"
+timeout 20 tail --pid="$(pid_of n3.agent)" -f /dev/null || fail "n3's agent did not stop"
+ip netns exec "netrv-$NAME-n3" sh -c 'mountpoint -q /sys/kernel/tracing ||
+	mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' skewed \
+	"$BUILD/agent/netrv-agent" --config "$STATE/conf/n3.agent.conf" \
+	ptp.test_skew_ns=2000000 >"$TMP/skewed.log" 2>&1 &
+EXTRA_PIDS+=($!)
+wait_nodes_up
+run_workload 100 2000
+python3 - "$STATE" <<'PY' || fail "clock-bound verdicts"
+import json, sys
+vs = [json.loads(l) for l in open(f'{sys.argv[1]}/collector/verdicts.jsonl')]
+cb = [v for v in vs if v['class'] == 'clock-bound']
+print(f"lying clock: {len(cb)} clock-bound verdicts, e.g. {json.dumps(cb[0]['message']) if cb else None}")
+assert cb, "no clock-bound verdict from a node 2 ms off with eps of tens of us"
+for v in cb:
+    m = v['message']
+    assert 'n3' in (m['send']['node'], m['recv']['node']), v
+    assert m['excess_ns'] > 0, v
+PY
 echo "e2e_verdicts: ok"
