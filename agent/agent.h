@@ -237,6 +237,13 @@ struct agent_clock;
 struct agent_clock *agent_clock_create(clockid_t trace_clock,
 				       const struct ptp *ptp,
 				       uint64_t drift_ppm);
+
+/**
+ * agent_clock_set_skew - make the clock lie, for tests of clock-bound
+ * verdicts: @skew_ns is added to every TAI offset reported, epsilon is
+ * left as it is (config ptp.test_skew_ns; 0 = honest).
+ */
+void agent_clock_set_skew(struct agent_clock *c, int64_t skew_ns);
 void agent_clock_destroy(struct agent_clock *c);
 /** agent_clock_status - fill @out (a fresh pair is taken); gm bytes in @c */
 void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out);

@@ -26,13 +26,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define LOG_SUBSYS "clock"
 #include "agent.h"
 #include "clocks.h"
+#include "log.h"
 
 struct agent_clock {
 	clockid_t trace_clock;
 	const struct ptp *ptp;
 	uint64_t drift_ppm;
+	int64_t skew_ns; /* tests: a lie added to the mapping */
 	uint8_t gm[8];
 };
 
@@ -50,6 +53,15 @@ struct agent_clock *agent_clock_create(clockid_t trace_clock,
 	return c;
 }
 
+void agent_clock_set_skew(struct agent_clock *c, int64_t skew_ns)
+{
+	c->skew_ns = skew_ns;
+	if (skew_ns)
+		pr_warning(
+			"ptp.test_skew_ns = %lld: reported times are off by that much while epsilon does not say so (tests only)",
+			(long long)skew_ns);
+}
+
 void agent_clock_destroy(struct agent_clock *c)
 {
 	free(c);
@@ -62,7 +74,7 @@ void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out)
 
 	netrv__clock_status__init(out);
 	clocks_pair(c->trace_clock, CLOCK_TAI, 3, &pair);
-	out->tai_offset_ns = pair.offset_ns;
+	out->tai_offset_ns = pair.offset_ns + c->skew_ns;
 	out->epsilon_ns = pair.bound_ns;
 	out->source = NETRV__CLOCK_SOURCE__CLOCK_SOURCE_NONE;
 	if (!st || !st->answered)

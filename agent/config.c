@@ -99,6 +99,8 @@ static const struct config_option options[] = {
 	  NULL, "how often ptp4l is asked" },
 	{ "ptp", "drift_ppm", CONFIG_INT, "100", 0, 100000, NULL,
 	  "clock drift allowed between PTP samples, in ppm (adds to epsilon)" },
+	{ "ptp", "test_skew_ns", CONFIG_INT, "0", -1000000000, 1000000000, NULL,
+	  "TESTS ONLY: add this to every TAI time the agent reports, a clock that lies about its error (0: off)" },
 	{ "uprobe", "binary", CONFIG_STRING, NULL, 0, 0, NULL,
 	  "absolute path of the ELF file to probe" },
 	{ "uprobe", "symbol", CONFIG_STRING, NULL, 0, 0, NULL,

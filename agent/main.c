@@ -263,6 +263,7 @@ static int run(struct agent *a)
 				      config_int(cfg, "ptp", "drift_ppm"));
 	if (!a->clock)
 		return -1;
+	agent_clock_set_skew(a->clock, config_int(cfg, "ptp", "test_skew_ns"));
 	snprintf(port, sizeof(port), "%lld",
 		 (long long)config_int(cfg, "collector", "port"));
 	tp.host = config_string(cfg, "collector", "host");

@@ -12,6 +12,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -106,14 +107,42 @@ long uprobe_file_offset(const char *path, const char *symbol)
 	return off;
 }
 
+/* Is SYS/NAME a dynamic event now?  (dynamic_events lines: "p:SYS/NAME ...") */
+static bool probe_exists(const char *sys, const char *name)
+{
+	char *buf = tracefs_instance_file_read(NULL, "dynamic_events", NULL);
+	size_t ls = strlen(sys), ln = strlen(name);
+	bool found = false;
+
+	for (char *l = buf; l && *l && !found;) {
+		char *c = strchr(l, ':'), *nl = strchr(l, '\n');
+
+		if (c && (!nl || c < nl) && !strncmp(c + 1, sys, ls) &&
+		    c[1 + ls] == '/' && !strncmp(c + 2 + ls, name, ln) &&
+		    (c[2 + ls + ln] == ' ' || c[2 + ls + ln] == '\n' ||
+		     !c[2 + ls + ln]))
+			found = true;
+		l = nl ? nl + 1 : NULL;
+	}
+	free(buf);
+	return found;
+}
+
+/*
+ * Remove the probe SYS/NAME if it exists, disabling it in every instance
+ * first.  Not with tracefs_dynevent_get(): libtracefs 1.6.4 reads past the
+ * end of its event list there once the system holds a probe, which ended
+ * in "double free or corruption" on the agent's second uprobe.  A dynevent
+ * of our own making with the same system and name is enough to destroy it.
+ */
 static void destroy_one(const char *sys, const char *name)
 {
-	struct tracefs_dynevent *d =
-		tracefs_dynevent_get(TRACEFS_DYNEVENT_UPROBE, sys, name);
+	struct tracefs_dynevent *d;
 
-	if (!d)
+	if (!probe_exists(sys, name))
 		return;
-	if (tracefs_dynevent_destroy(d, true))
+	d = tracefs_uprobe_alloc(sys, name, "/", 0, NULL);
+	if (!d || tracefs_dynevent_destroy(d, true))
 		pr_warning("cannot remove uprobe %s:%s: %m", sys, name);
 	tracefs_dynevent_free(d);
 }

@@ -1,24 +1,21 @@
 #!/usr/bin/env bash
 # netrv demo: install what is missing, build, and start a local cluster of
 # network namespaces with agents, PTP and workloads, plus the collector and
-# its dashboard.
+# its dashboard (deploy/cluster/README.md).
 #
 #   deploy/demo.sh [--nodes N]      start, wait for Ctrl-C, tear down
 #   deploy/demo.sh start|stop|status
-#   deploy/demo.sh fault on|off
+#   deploy/demo.sh fault on|off     the lock service's fault switch
+# Any other local.sh command and option works too (deploy/cluster/local.sh
+# --help).  Only run and start install and build first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./deploy/install-deps.sh
-cmake -S . -B build >/dev/null
-cmake --build build -j"$(nproc)"
-
-if [ -x deploy/cluster/local.sh ]; then
-	exec deploy/cluster/local.sh "$@"
-fi
-cat >&2 <<'MSG'
-demo: netrv is built (build/), but the local cluster is not there yet:
-it lands with the local-cluster issue (agent, collector and dashboard
-first).  Until then, run the tests: ./tests/run.sh
-MSG
-exit 1
+case "${1:-run}" in
+run | start | -*)
+	./deploy/install-deps.sh
+	cmake -S . -B build >/dev/null
+	cmake --build build -j"$(nproc)"
+	;;
+esac
+exec deploy/cluster/local.sh "$@"

@@ -46,10 +46,11 @@ if [ $quick -eq 0 ]; then
 	cmake -S . -B build-asan -DNETRV_WERROR=ON -DNETRV_SANITIZE=ON >/dev/null
 	cmake --build build-asan -j"$jobs"
 	step "tests under ASan + UBSan"
-	# vm and browser tests exercise other processes, not our memory.
+	# vm and browser tests exercise other processes, not our memory;
+	# e2e (kill -9, packet loss) tests durability, not memory.
 	(cd build-asan && ASAN_OPTIONS=detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		ctest --output-on-failure -LE 'fuzz|vm|browser|bench' "${labels[@]}") || fail=1
+		ctest --output-on-failure -LE 'fuzz|vm|browser|bench|e2e' "${labels[@]}") || fail=1
 
 	step "fuzz build (clang, libFuzzer)"
 	CC=clang cmake -S . -B build-fuzz -DNETRV_FUZZ=ON >/dev/null

@@ -14,13 +14,15 @@
 #                                  until they finish and fails if one failed
 #   local.sh loss NODE PERCENT     drop PERCENT of NODE's packets at the bridge
 #                                  (both ways, nftables); 0 = none
+#   local.sh restart TAG           start nI.agent or collector again (after a kill)
 #   local.sh exec NODE CMD...      run CMD in node NODE's namespace (n1, n2...)
 #   local.sh list                  the clusters that exist
 #
 # Options: --name NAME (default "demo", or $NETRV_CLUSTER; 1-8 of [a-z0-9]:
 # it keeps several clusters apart), --nodes N (start; default 3, 2..32),
 # --ops N (workload operations per node, 0 = endless; default 0),
-# --no-workloads, --http-port P (dashboard; default 8400 + subnet index).
+# --no-workloads, --http-port P (dashboard; default 8400 + subnet index),
+# --event-log (start: the collector logs every event, for tests).
 # Environment: NETRV_BUILD (build dir), NETRV_RUN_DIR (default
 # /run/netrv-demo), PTP4L and PMC (programs).  See deploy/cluster/README.md.
 set -euo pipefail
@@ -37,7 +39,7 @@ PTP_CONF=$ROOT/deploy/ptp4l/ptp4l-sw.conf
 COLLECTOR_BIN=$BUILD/collector/netrv-collector
 AGENT_BIN=$BUILD/agent/netrv-agent
 FLOCKLOAD_BIN=$BUILD/workloads/netrv-flockload
-LOCKD_BIN=$BUILD/workloads/netrv-lockd
+LOCKD_BIN=$(readlink -f "$BUILD/workloads/netrv-lockd" || echo "$BUILD/workloads/netrv-lockd")
 LOCKC_BIN=$(readlink -f "$BUILD/workloads/netrv-lockc" || echo "$BUILD/workloads/netrv-lockc")
 
 SUBNET_PREFIX=10.231 # 10.231.K.0/24 per cluster, K = 1..250
@@ -52,10 +54,11 @@ log_ops=0
 wait_workloads=0
 workloads=1
 http_port=""
+event_log=0
 
 say() { printf 'local.sh: %s\n' "$*"; }
 die() { printf 'local.sh: %s\n' "$*" >&2; exit 1; }
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 # ---------------------------------------------------------------------------
 # State: everything the cluster makes is recorded in $STATE before it is made,
@@ -111,6 +114,21 @@ spawn() {
 	else
 		setsid ip netns exec "$ns" "$@" </dev/null \
 			>"$STATE/logs/$tag.log" 2>&1 &
+	fi
+	pid=$!
+	echo "$pid $(proc_start "$pid")" >"$STATE/procs/$tag"
+}
+
+# spawn_append: as spawn, but the log keeps what the previous run wrote.
+spawn_append() {
+	local tag=$1 ns=$2 pid
+	shift 2
+	echo "--- restarted by local.sh ---" >>"$STATE/logs/$tag.log"
+	if [ "$ns" = - ]; then
+		setsid "$@" </dev/null >>"$STATE/logs/$tag.log" 2>&1 &
+	else
+		setsid ip netns exec "$ns" "$@" </dev/null \
+			>>"$STATE/logs/$tag.log" 2>&1 &
 	fi
 	pid=$!
 	echo "$pid $(proc_start "$pid")" >"$STATE/procs/$tag"
@@ -250,25 +268,78 @@ wait_ptp() {
 }
 
 # ---------------------------------------------------------------------------
-# netrv component configuration.  The keys follow the option tables of the
-# agent, collector, lock engine and http branches as they were while this
-# was written (not yet merged): if a daemon refuses its config, align the
-# keys here, and only here.  Each function writes one config file and prints
-# the command line that runs it.
+# netrv component configuration, written against the option tables of
+# `netrv-agent --help` and `netrv-collector --help`.  Each gen_* function
+# writes one config file and prints the command line that runs it.
 #
-# Every agent gets uprobe event systems of its own (netrv_NAME_nI): all
-# agents share one kernel, and an agent replaces a probe of the same name.
+# The lock service is traced with uprobes that local.sh itself creates,
+# once, before the agents start (make_uprobes): all nodes share one kernel,
+# so one probe on netrv-lockc serves every client node; each agent enables
+# it in its own tracefs instance and sees only its namespace's tasks
+# (scope = netns).  One event per function means one [lock_user] rule per
+# function and one [lock_pair] rule per message direction in the collector,
+# whatever the number of nodes.  (Probes declared in each agent's config
+# would need an event system per node: an agent replaces a probe of the
+# same name.)
+#   netrv_NAME_lockc:lock_acquired(name, mode)   a client holds name
+#   netrv_NAME_lockc:lock_releasing(name)        ... is about to release it
+#   netrv_NAME_lockc:lock_msg_sent(node, seq)    request seq of client node
+#   netrv_NAME_lockc:lock_msg_received(node, seq) reply seq to client node
+#   netrv_NAME_lockd:lockd_msg_received(node, seq), lockd_msg_sent(node, seq)
 # ---------------------------------------------------------------------------
-uprobe_system() { echo "netrv_${name}_$1"; }
+uprobe_system() { echo "netrv_${name}_$1"; } # lockc | lockd
 # registers of the first two integer arguments, for uprobe fetch args
 case "$(uname -m)" in
 aarch64) ARG0=%x0 ARG1=%x1 ;;
 *) ARG0=%di ARG1=%si ;; # x86-64
 esac
 
+tracefs_dir() {
+	local t=/sys/kernel/tracing
+	[ -d "$t/instances" ] || mount -t tracefs nodev "$t" 2>/dev/null || true
+	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
+	[ -d "$t/instances" ] || return 1
+	echo "$t"
+}
+
+# File offset of function $2 in ELF file $1: its address from nm, moved
+# from the LOAD segment that holds it to that segment's file offset.
+sym_offset() {
+	local v off va sz
+	v=$(nm "$1" | awk -v s="$2" '$3 == s { print $1; exit }')
+	[ -n "$v" ] || return 1
+	v=$((16#$v))
+	while read -r off va sz; do
+		((v >= va && v < va + sz)) && { printf '0x%x\n' $((v - va + off)); return 0; }
+	done < <(readelf -lW "$1" | awk '$1 == "LOAD" { print $2, $3, $5 }')
+	return 1
+}
+
+make_uprobes() {
+	local t c d bin fn args off
+	t=$(tracefs_dir) || die "tracefs is not available: mount -t tracefs nodev /sys/kernel/tracing"
+	c=$(uprobe_system lockc)
+	d=$(uprobe_system lockd)
+	while read -r sys bin fn args; do
+		off=$(sym_offset "$bin" "$fn") || die "no function $fn in $bin (rebuild the workloads)"
+		record uprobes "$sys/$fn"
+		echo "p:$sys/$fn $bin:$off $args" >>"$t/dynamic_events" ||
+			die "cannot create uprobe $sys/$fn"
+	done <<-EOF
+		$c $LOCKC_BIN lock_acquired name=+0($ARG0):string mode=$ARG1:s32
+		$c $LOCKC_BIN lock_releasing name=+0($ARG0):string
+		$c $LOCKC_BIN lock_msg_sent node=+0($ARG0):string seq=$ARG1:u64
+		$c $LOCKC_BIN lock_msg_received node=+0($ARG0):string seq=$ARG1:u64
+		$d $LOCKD_BIN lockd_msg_received node=+0($ARG0):string seq=$ARG1:u64
+		$d $LOCKD_BIN lockd_msg_sent node=+0($ARG0):string seq=$ARG1:u64
+	EOF
+}
+
 gen_collector_config() { # FILE -> prints the command
-	local conf=$1 k i sys
+	local conf=$1 k c d
 	k=$(info_get subnet)
+	c=$(uprobe_system lockc)
+	d=$(uprobe_system lockd)
 	mkdir -p "$STATE/collector/wal"
 	cat >"$conf" <<-EOF
 		# netrv-collector of local cluster '$name' (written by local.sh)
@@ -283,6 +354,7 @@ gen_collector_config() { # FILE -> prints the command
 		dir = $STATE/collector/wal
 
 		[http]
+		enable = yes
 		listen = 127.0.0.1
 		port = $(info_get http_port)
 
@@ -291,38 +363,63 @@ gen_collector_config() { # FILE -> prints the command
 		user_modes = shared,exclusive
 		user_compatible = shared:shared
 		verdict_log = $STATE/collector/verdicts.jsonl
+
+		# the lock clients' own view: "I hold name in mode", "I release name"
+		[lock_user acquired]
+		event = $c:lock_acquired
+		action = acquire
+		name_field = name
+		mode_field = mode
+
+		[lock_user releasing]
+		event = $c:lock_releasing
+		action = release
+		name_field = name
+
+		# the lock protocol's messages, numbered per client: happens-before
+		# edges that prove a hand-off (release -> U -> G -> acquire) safe
+		[lock_pair request]
+		send = $c:lock_msg_sent
+		recv = $d:lockd_msg_received
+		send_key = node, seq
+		recv_key = node, seq
+
+		[lock_pair reply]
+		send = $d:lockd_msg_sent
+		recv = $c:lock_msg_received
+		send_key = node, seq
+		recv_key = node, seq
 	EOF
-	# the lock clients' view: uprobes on lock_acquired / lock_releasing
-	for ((i = 2; i <= nodes; i++)); do
-		sys=$(uprobe_system "n$i")
+	# every released event as a JSON line (tests count them; grows forever)
+	if [ "$(info_get event_log)" = 1 ]; then
 		cat >>"$conf" <<-EOF
 
-			[lock_user acquired_n$i]
-			event = $sys:lock_acquired
-			action = acquire
-			name_field = name
-			mode_field = mode
-
-			[lock_user releasing_n$i]
-			event = $sys:lock_releasing
-			action = release
-			name_field = name
+			[output]
+			event_log = $STATE/collector/events.jsonl
+			stats_file = $STATE/collector/stats.json
 		EOF
-	done
+	fi
 	echo "$COLLECTOR_BIN --config $conf"
 }
 
 gen_agent_config() { # NODE FILE -> prints the command
-	local node=$1 conf=$2 k sys
+	local node=$1 conf=$2 k events c d
 	k=$(info_get subnet)
-	sys=$(uprobe_system "$node")
+	c=$(uprobe_system lockc)
+	d=$(uprobe_system lockd)
+	events="filelock:flock_lock_inode filelock:posix_lock_inode"
+	if [ "$node" = n1 ]; then # the lock server
+		events+=" $d:lockd_msg_received $d:lockd_msg_sent"
+	else # lock clients
+		events+=" $c:lock_acquired $c:lock_releasing $c:lock_msg_sent $c:lock_msg_received"
+	fi
 	mkdir -p "$STATE/$node/spool"
 	cat >"$conf" <<-EOF
 		# netrv-agent of node $node in local cluster '$name' (written by local.sh)
 		[agent]
 		node = $node
 		instance = netrv_${name}_$node
-		events = filelock:flock_lock_inode filelock:posix_lock_inode
+		events = $events
 		trace_clock = mono
 		# all nodes share one kernel: trace only this namespace's tasks
 		scope = netns
@@ -342,23 +439,6 @@ gen_agent_config() { # NODE FILE -> prints the command
 		uds_address = $STATE/$node/ptp4l.sock
 		self_address = $STATE/$node/agent-ptp.sock
 	EOF
-	# lock clients run in n2..nN
-	if [ "${node#n}" -ge 2 ]; then
-		cat >>"$conf" <<-EOF
-
-			[uprobe lock_acquired]
-			binary = $LOCKC_BIN
-			symbol = lock_acquired
-			fetchargs = name=+0($ARG0):string mode=$ARG1:s32
-			system = $sys
-
-			[uprobe lock_releasing]
-			binary = $LOCKC_BIN
-			symbol = lock_releasing
-			fetchargs = name=+0($ARG0):string
-			system = $sys
-		EOF
-	fi
 	echo "$AGENT_BIN --config $conf"
 }
 # --------------------------- end of netrv configuration --------------------
@@ -420,8 +500,36 @@ workload_tags() {
 	done
 }
 
+# Agents with scope = netns pick up a task that enters their namespace from
+# outside (as `ip netns exec` does) only at their next /proc rescan
+# (agent.scope_refresh), and its children through event-fork.  So every
+# workload process first waits at a gate inside its namespace (same PID,
+# then exec), until each running agent lists it in its instance's
+# set_event_pid: nothing a workload does is missed.
+# shellcheck disable=SC2016
+GATE_SH='while [ ! -e "$0" ]; do sleep 0.02; done; exec "$@"'
+
+open_gate() { # GATE TAG...
+	local gate=$1 tag i node t pids ok
+	shift
+	t=$(tracefs_dir) || t=""
+	for ((i = 0; i < 100; i++)); do
+		ok=1
+		for tag in "$@"; do
+			node=${tag%%.*}
+			proc_alive "$node.agent" || continue
+			pids=" $(cat "$t/instances/netrv_${name}_$node/set_event_pid" 2>/dev/null | tr '\n' ' ') "
+			[[ $pids == *" $(proc_pid "$tag") "* ]] || ok=0
+		done
+		[ $ok -eq 1 ] && break
+		sleep 0.1
+	done
+	[ $ok -eq 1 ] || say "WARNING: an agent did not list every workload process within 10 s: its first operations may be missed"
+	touch "$gate"
+}
+
 start_workloads() {
-	local i tag lockd_addr extra=()
+	local i tag lockd_addr gate extra=() tags=()
 	for b in "$FLOCKLOAD_BIN" "$LOCKD_BIN" "$LOCKC_BIN"; do
 		[ -x "$b" ] || die "$b is missing: build first (cmake --build $BUILD)"
 	done
@@ -429,25 +537,36 @@ start_workloads() {
 		proc_alive "$tag" && die "$tag still runs: wait for it or stop the cluster"
 	done
 	[ "$log_ops" -eq 1 ] && extra=(--log-ops)
+	gate=$STATE/workload.gate
+	rm -f "$gate"
 	lockd_addr=$(node_addr n1):$LOCKD_PORT
 	if ! proc_alive n1.lockd; then
-		spawn n1.lockd "$(node_ns n1)" "$LOCKD_BIN" --listen "$lockd_addr"
-		[ "$(cat "$STATE/fault" 2>/dev/null)" = on ] &&
-			kill -USR1 "$(proc_pid n1.lockd)"
+		spawn n1.lockd "$(node_ns n1)" sh -c "$GATE_SH" "$gate" "$LOCKD_BIN" --listen "$lockd_addr"
+		tags+=(n1.lockd)
 	fi
 	mkdir -p "$STATE/shared"
 	# No flockload runs now: drop holder counts a killed run may have left.
 	rm -f "$STATE/shared/.flockload-state"
 	for ((i = 1; i <= nodes; i++)); do
-		spawn "n$i.flockload" "$(node_ns "n$i")" "$FLOCKLOAD_BIN" \
+		spawn "n$i.flockload" "$(node_ns "n$i")" sh -c "$GATE_SH" "$gate" "$FLOCKLOAD_BIN" \
 			--dir "$STATE/shared" --node "n$i" --ops "$ops" \
 			--hold-us 2000 --pause-us "$pause_us" \
 			--report-every 1000 "${extra[@]}"
+		tags+=("n$i.flockload")
 		[ "$i" -eq 1 ] && continue
-		spawn "n$i.lockc" "$(node_ns "n$i")" "$LOCKC_BIN" \
+		spawn "n$i.lockc" "$(node_ns "n$i")" sh -c "$GATE_SH" "$gate" "$LOCKC_BIN" \
 			--server "$lockd_addr" --node "n$i" --ops "$ops" \
 			--hold-us 2000 --pause-us "$pause_us" "${extra[@]}"
+		tags+=("n$i.lockc")
 	done
+	open_gate "$gate" "${tags[@]}"
+	if [ "$(cat "$STATE/fault" 2>/dev/null)" = on ] && [[ " ${tags[*]} " == *" n1.lockd "* ]]; then
+		for ((i = 0; i < 50; i++)); do # until lockd handles signals
+			grep -q 'lockd: listening' "$STATE/logs/n1.lockd.log" && break
+			sleep 0.1
+		done
+		kill -USR1 "$(proc_pid n1.lockd)"
+	fi
 }
 
 # Wait for the finite workloads started by this shell; 1 if one failed.
@@ -512,19 +631,19 @@ teardown() {
 	rm -rf "$STATE"
 }
 
-# What a killed or crashed agent may leave in tracefs under the names this
-# cluster gave it: its instance and its uprobes (netrv_NAME_nI).
+# What the cluster leaves in tracefs under its names: the workload uprobes
+# (netrv_NAME_lockc, netrv_NAME_lockd) and what a killed agent leaves (its
+# instance netrv_NAME_nI, probes of an agent-declared system netrv_NAME_nI).
 clean_tracefs() {
-	local t=/sys/kernel/tracing d ev
-	[ -d "$t/instances" ] || t=/sys/kernel/debug/tracing
-	[ -d "$t/instances" ] || return 0
+	local t d ev
+	t=$(tracefs_dir) || return 0
 	for d in "$t/instances/netrv_${name}_n"*; do
 		rmdir "$d" 2>/dev/null || say "could not remove tracefs instance $d"
 	done
 	while read -r ev; do
 		echo "-:$ev" >>"$t/dynamic_events" 2>/dev/null ||
 			say "could not remove dynamic event $ev"
-	done < <(sed -n "s/^[pr]:\(netrv_${name}_n[0-9]*\/[^ ]*\) .*/\1/p" \
+	done < <(sed -n "s/^[pr]:\(netrv_${name}_\(n[0-9]*\|lockc\|lockd\)\/[^ ]*\) .*/\1/p" \
 		"$t/dynamic_events" 2>/dev/null)
 }
 
@@ -547,6 +666,7 @@ cmd_start() {
 	info_set subnet "$k"
 	info_set nodes "$nodes"
 	info_set http_port "${http_port:-$((8400 + k))}"
+	info_set event_log "$event_log"
 	flock -u "$lockfd"
 	exec {lockfd}>&-
 
@@ -560,6 +680,7 @@ cmd_start() {
 		say "PTP did not settle (n1 MASTER, others following it) within 30 s"
 		exit 1
 	}
+	make_uprobes
 	start_collector
 	start_agents
 	check_started collector "$STATE"/procs/*.agent
@@ -662,6 +783,35 @@ cmd_loss() {
 	say "$node loses $pct% of its packets"
 }
 
+# (Re)start one daemon with its recorded config after it died (tests kill
+# them with SIGKILL): nI.agent or collector.
+cmd_restart() {
+	local tag=${1:-} i cmd
+	[ -f "$STATE/info" ] || die "no cluster '$name'"
+	nodes=$(info_get nodes)
+	proc_alive "$tag" && die "$tag still runs (pid $(proc_pid "$tag"))"
+	case "$tag" in
+	collector)
+		cmd=$(gen_collector_config "$STATE/conf/collector.conf")
+		# shellcheck disable=SC2086
+		spawn_append collector - $cmd
+		;;
+	n[0-9]*.agent)
+		i=${tag%.agent}
+		i=${i#n}
+		[ "$i" -ge 1 ] && [ "$i" -le "$nodes" ] || die "no node n$i"
+		cmd=$(gen_agent_config "n$i" "$STATE/conf/n$i.agent.conf")
+		# shellcheck disable=SC2086,SC2016
+		spawn_append "$tag" "$(node_ns "n$i")" sh -c \
+			'mountpoint -q /sys/kernel/tracing ||
+				mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' \
+			netrv-agent $cmd
+		;;
+	*) die "usage: $0 restart nI.agent|collector [--name NAME]" ;;
+	esac
+	say "$tag restarted (pid $(proc_pid "$tag"))"
+}
+
 cmd_workload() {
 	[ -f "$STATE/info" ] || die "no cluster '$name'"
 	nodes=$(info_get nodes)
@@ -686,7 +836,7 @@ cmd_run() {
 
 cmd=run
 case "${1:-}" in
-run | start | stop | status | fault | loss | workload | exec | list)
+run | start | stop | status | fault | loss | workload | restart | exec | list)
 	cmd=$1
 	shift
 	;;
@@ -701,6 +851,7 @@ while [ $# -gt 0 ]; do
 	--pause-us) pause_us=$2; shift ;;
 	--http-port) http_port=$2; shift ;;
 	--no-workloads) workloads=0 ;;
+	--event-log) event_log=1 ;;
 	--log-ops) log_ops=1 ;;
 	--wait) wait_workloads=1 ;;
 	-h | --help) usage 0 ;;
@@ -735,6 +886,7 @@ status) cmd_status ;;
 fault) cmd_fault "${args[0]:-}" ;;
 loss) cmd_loss "${args[0]:-}" "${args[1]:-}" ;;
 workload) cmd_workload ;;
+restart) cmd_restart "${args[0]:-}" ;;
 exec)
 	[ ${#args[@]} -ge 2 ] || die "usage: $0 exec NODE CMD..."
 	[ -e "/run/netns/$(node_ns "${args[0]}")" ] || die "no node ${args[0]} in cluster $name"

@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # A uprobe declared in the config delivers its fetch-arg values, and is
-# removed when the agent exits.  trace_marker_raw records with a layout
+# removed when the agent exits.  A second probe in the same system (the
+# local cluster's lock_acquired + lock_releasing) once crashed the agent in
+# libtracefs's tracefs_dynevent_get() ("double free or corruption").  trace_marker_raw records with a layout
 # from the config arrive as typed marker events.
 . "$(dirname "$0")/lib.sh"
 
 EV="probe_$$"
 MID=$((0x4e520000 + $$ % 65536))
-UPROBES+=("netrv_test/$EV")
+UPROBES+=("netrv_test/$EV" "netrv_test/${EV}b")
 start_receiver
 write_config "$T/agent.conf" "[agent]" "events = none" \
 	"[uprobe $EV]" "system = netrv_test" "binary = $UPROBE_TARGET" \
 	"symbol = netrv_probe_me" \
 	"fetchargs = node=%di:s32 seq=%si:s64 msg=+0(%dx):string" \
+	"[uprobe ${EV}b]" "system = netrv_test" "binary = $UPROBE_TARGET" \
+	"symbol = netrv_dlm_like" "fetchargs = lkid=%si:u32" \
 	"[marker dlmlike]" "id = $MID" \
 	"fields = node:u32,mode:u32,lkid:u64,res:str64"
 start_agent "$T/agent.conf"
 wait_session
 grep -q "netrv_test/$EV " $TRACEFS/uprobe_events || fail "uprobe not created"
+grep -q "netrv_test/${EV}b " $TRACEFS/uprobe_events || fail "second uprobe not created"
 "$UPROBE_TARGET" probe 200 >/dev/null &
 W=$!
 wait $W
@@ -56,4 +61,5 @@ print("marker: 100 typed records, fields as written")
 PY
 stop_agent
 grep -q "netrv_test/$EV " $TRACEFS/uprobe_events && fail "uprobe left behind"
+grep -q "netrv_test/${EV}b " $TRACEFS/uprobe_events && fail "second uprobe left behind"
 echo "uprobe: ok"
