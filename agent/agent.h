@@ -141,6 +141,11 @@ struct tracefs_instance *trace_instance(const struct trace *t);
 int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		uint64_t *wm, const struct trace_loss **losses,
 		size_t *n_losses, bool *more);
+/**
+ * trace_take_peak - the most bytes one CPU's buffer delivered since the
+ * last call (the drain policy's measure of the write rate); resets it
+ */
+uint64_t trace_take_peak(struct trace *t);
 /** trace_rec_data - the bytes of @r */
 const uint8_t *trace_rec_data(const struct trace *t, const struct trace_rec *r);
 /**

@@ -40,7 +40,13 @@ static const struct config_option options[] = {
 	  "spools once per sub-buffer, so bigger means fewer, larger batches" },
 	{ "agent", "drain_interval", CONFIG_DURATION, "5ms", 100000, 1000000000,
 	  NULL,
-	  "how often the ring buffers are read (no wake-ups for writers)" },
+	  "shortest interval between reads of the ring buffers (no "
+	  "wake-ups for writers); the agent waits longer while little is "
+	  "written, see drain_max" },
+	{ "agent", "drain_max", CONFIG_DURATION, "100ms", 1000000, 10000000000,
+	  NULL,
+	  "longest interval between reads: bounds how late an event and the "
+	  "watermark reach the collector when little is written" },
 	{ "agent", "order_slack", CONFIG_DURATION, "50us", 0, 100000000, NULL,
 	  "records younger than this at a drain wait for the next one, so a "
 	  "late commit on another CPU cannot arrive out of order" },

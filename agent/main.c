@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_SUBSYS "agent"
@@ -39,6 +40,8 @@ struct agent {
 	size_t cap_losses;
 	uint64_t watermark;
 	uint64_t events_sent;
+	/* drain policy, see next_drain() */
+	uint64_t drain_min_ns, drain_max_ns, drain_budget, last_drain_ns;
 	enum scope_mode scope;
 	bool failed;
 };
@@ -159,9 +162,46 @@ spool_fail:
 	return -1;
 }
 
+static struct timeval tv_of(uint64_t ns)
+{
+	struct timeval tv = { .tv_sec = ns / NSEC_PER_SEC,
+			      .tv_usec = ns % NSEC_PER_SEC / 1000 };
+	return tv;
+}
+
+/*
+ * When to drain next.  Each wake-up costs the agent tens of microseconds
+ * (mostly the scheduler), whatever it finds, so the interval follows the
+ * write rate: it is chosen so that the busiest CPU writes about
+ * drain_budget bytes (an eighth of its buffer) until then, at the rate it
+ * wrote since the last drain, between drain_interval and drain_max.  A
+ * drain that could not empty the buffers asks for the shortest interval.
+ * drain_max bounds how old the watermark gets.
+ */
+static uint64_t next_drain(struct agent *a, uint64_t now, bool behind)
+{
+	uint64_t elapsed = now - a->last_drain_ns;
+	uint64_t peak = trace_take_peak(a->trace), next;
+
+	a->last_drain_ns = now;
+	if (behind)
+		return a->drain_min_ns;
+	if (!peak)
+		return a->drain_max_ns;
+	/* elapsed * budget / peak without overflowing */
+	next = (uint64_t)((double)elapsed * (double)a->drain_budget /
+			  (double)peak);
+	if (next < a->drain_min_ns)
+		next = a->drain_min_ns;
+	if (next > a->drain_max_ns)
+		next = a->drain_max_ns;
+	return next;
+}
+
 static void on_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	struct timeval tv;
 	bool more = true;
 
 	for (int i = 0; more && i < MAX_ROUNDS; i++) {
@@ -172,6 +212,12 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	transport_kick(a->transport);
+	tv = tv_of(next_drain(a, clocks_now(CLOCK_MONOTONIC), more));
+	if (event_add(a->drain_ev, &tv)) {
+		pr_err("cannot re-arm the drain timer");
+		a->failed = true;
+		event_base_loopbreak(a->base);
+	}
 }
 
 static void on_scope(evutil_socket_t fd, short what, void *arg)
@@ -204,13 +250,6 @@ static void src_peer_deflate(struct transport_source *src, bool on)
 	struct agent *a = (void *)((char *)src - offsetof(struct agent, src));
 
 	encoder_set_deflate(a->enc, on);
-}
-
-static struct timeval tv_of(uint64_t ns)
-{
-	struct timeval tv = { .tv_sec = ns / NSEC_PER_SEC,
-			      .tv_usec = ns % NSEC_PER_SEC / 1000 };
-	return tv;
 }
 
 static int run(struct agent *a)
@@ -288,8 +327,14 @@ static int run(struct agent *a)
 					trace_schema(a->trace), &a->src);
 	if (!a->transport)
 		return -1;
-	a->drain_ev = event_new(a->base, -1, EV_PERSIST, on_drain, a);
-	tv = tv_of(config_int(cfg, "agent", "drain_interval"));
+	a->drain_min_ns = config_int(cfg, "agent", "drain_interval");
+	a->drain_max_ns = config_int(cfg, "agent", "drain_max");
+	if (a->drain_max_ns < a->drain_min_ns)
+		a->drain_max_ns = a->drain_min_ns;
+	a->drain_budget = config_int(cfg, "agent", "buffer_size") / 8;
+	a->last_drain_ns = clocks_now(CLOCK_MONOTONIC);
+	a->drain_ev = event_new(a->base, -1, 0, on_drain, a);
+	tv = tv_of(a->drain_min_ns);
 	if (!a->drain_ev || event_add(a->drain_ev, &tv))
 		return -1;
 	if (a->scope == SCOPE_NETNS) {

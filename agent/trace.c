@@ -75,6 +75,7 @@ struct trace_cpu {
 	uint64_t last_ts;
 	uint64_t mark_ts; /* records up to here are taken (spooled) */
 	uint32_t mark_n; /* ... and this many stamped exactly mark_ts */
+	uint64_t got; /* bytes parsed since trace_take_peak() */
 };
 
 struct trace {
@@ -614,6 +615,7 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 	missed = id != tc->cur_id ? kbuffer_missed_events(t->kbuf) : 0;
 	tc->cur_id = id;
 	tc->cur_read = end;
+	tc->got += end - start;
 	for (data = kbuffer_read_event(t->kbuf, &ts);
 	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < end;
 	     data = kbuffer_next_event(t->kbuf, &ts)) {
@@ -734,6 +736,18 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 	*losses = t->losses;
 	*n_losses = t->n_losses;
 	return 0;
+}
+
+uint64_t trace_take_peak(struct trace *t)
+{
+	uint64_t peak = 0;
+
+	for (int c = 0; c < t->n_cpus; c++) {
+		if (t->cpus[c].got > peak)
+			peak = t->cpus[c].got;
+		t->cpus[c].got = 0;
+	}
+	return peak;
 }
 
 /*
