@@ -245,11 +245,14 @@ static void src_status(struct transport_source *src, uint64_t *wm,
 	agent_clock_status(a->clock, clock);
 }
 
-static void src_peer_deflate(struct transport_source *src, bool on)
+static void src_peer_codec(struct transport_source *src, bool deflate,
+			   bool columns)
 {
 	struct agent *a = (void *)((char *)src - offsetof(struct agent, src));
 
-	encoder_set_deflate(a->enc, on);
+	if (encoder_set_codec(a->enc, deflate, columns))
+		pr_warning(
+			"out of memory for compression; sending plain batches");
 }
 
 static int run(struct agent *a)
@@ -322,7 +325,7 @@ static int run(struct agent *a)
 	tp.max_unacked_bytes = config_int(cfg, "collector", "max_unacked");
 	tp.deflate = config_bool(cfg, "collector", "compress");
 	a->src.status = src_status;
-	a->src.peer_deflate = src_peer_deflate;
+	a->src.peer_codec = src_peer_codec;
 	a->transport = transport_create(a->base, &tp, a->spool,
 					trace_schema(a->trace), &a->src);
 	if (!a->transport)

@@ -58,7 +58,7 @@ struct transport {
 	struct event *retry, *hb;
 	struct bytebuf buf, plain;
 	uint32_t max_frame;
-	bool peer_deflate;
+	bool peer_deflate, peer_columns;
 };
 
 static void connect_now(evutil_socket_t fd, short what, void *arg);
@@ -148,10 +148,11 @@ static void pump(struct transport *t)
 				first > t->next_send ? first : t->next_send + 1;
 			continue;
 		}
-		if ((info.flags & SPOOL_DEFLATED) && !t->peer_deflate) {
+		if (((info.flags & SPOOL_DEFLATED) && !t->peer_deflate) ||
+		    ((info.flags & SPOOL_COLUMNS) && !t->peer_columns)) {
 			/* spooled compressed for an earlier collector */
-			if (encoder_inflate_frame(t->buf.data, t->buf.len,
-						  &t->plain)) {
+			if (encoder_inflate_frame(t->schema, t->buf.data,
+						  t->buf.len, &t->plain)) {
 				pr_err("batch %llu in the spool is damaged: %m",
 				       (unsigned long long)t->next_send);
 				t->next_send++;
@@ -203,9 +204,10 @@ static void on_hello_ack(struct transport *t, const Netrv__HelloAck *a)
 	if (a->max_frame && a->max_frame < FRAME_HARD_MAX)
 		t->max_frame = a->max_frame;
 	t->peer_deflate = a->accepts_deflate;
-	if (t->src->peer_deflate)
-		t->src->peer_deflate(t->src,
-				     t->p.deflate && a->accepts_deflate);
+	t->peer_columns = a->accepts_columns;
+	if (t->src->peer_codec)
+		t->src->peer_codec(t->src, t->p.deflate && a->accepts_deflate,
+				   t->p.deflate && a->accepts_columns);
 	if (send_msg(t, FRAME_SCHEMA, &t->schema->pb.base)) {
 		pr_err("cannot send schema: %m");
 		drop_conn(t, true);

@@ -15,12 +15,13 @@ record (top-level instance, the same events) writes trace.dat.
              window; trace-cmd = user+system time of trace-cmd and its
              per-CPU recorders (wait4 rusage), start to finish.
   bytes/event: agent = frame bytes the receiver got (protobuf, before TLS;
-             compressed batches unless --plain);
+             batches in column form with zstd unless --codec says
+             otherwise: deflate = zlib-compressed fields, plain = none);
              trace-cmd = size of trace.dat, run twice: default (compressed)
              and --compression none.
 
 usage: agent_overhead.py [--build DIR] [--rate EVENTS/S] [--seconds S]
-                         [--workload dlm|flock]
+                         [--workload dlm|flock] [--codec columns|deflate|plain]
                          [--set section.key=value ...]
 Needs root and tracefs.  Prints a table; it asserts nothing.
 """
@@ -39,8 +40,12 @@ ap.add_argument('--build', default='build')
 ap.add_argument('--rate', type=int, default=20000, help='events per second')
 ap.add_argument('--seconds', type=float, default=5.0)
 ap.add_argument('--workload', choices=['dlm', 'flock'], default='dlm')
-ap.add_argument('--plain', action='store_true',
-                help='receiver does not accept compressed batches')
+ap.add_argument('--codec', choices=['columns', 'deflate', 'plain'],
+                default='columns',
+                help='what the receiver accepts: column form + zstd (and '
+                'zlib), zlib-compressed fields only, or nothing')
+ap.add_argument('--plain', action='store_const', const='plain', dest='codec',
+                help='same as --codec plain')
 ap.add_argument('--set', action='append', default=[],
                 help='agent option override, e.g. agent.drain_interval=20ms')
 args = ap.parse_args()
@@ -119,7 +124,8 @@ try:
     rec = start([receiver, '--ca', f'{T}/pki/ca.crt', '--cert',
                  f'{T}/pki/collector.crt', '--key', f'{T}/pki/collector.key',
                  '--port-file', f'{T}/port', '--out', f'{T}/received']
-                + ([] if args.plain else ['--deflate']))
+                + {'columns': ['--deflate', '--columns'],
+                   'deflate': ['--deflate'], 'plain': []}[args.codec])
     wait_file(f'{T}/port', r'\d+')
     port = open(f'{T}/port').read().strip()
     open(f'{T}/agent.conf', 'w').write(f"""[agent]
@@ -161,17 +167,17 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
     wire, wire_ev = int(m.group(1)), int(m.group(2))
     print(f'workload {args.workload}: {event} at {args.rate} events/s for '
           f'{args.seconds} s, agent options {args.set or "default"}, '
-          f'{"plain" if args.plain else "compressed"} batches')
-    print(f'{"":34} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
+          f'codec {args.codec}')
+    print(f'{"":40} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
     for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
         a = ag_cpu / ev * 1e9
         t = tc_cpu / ev * 1e9
-        print(f'CPU ns/event, trace-cmd {label:20}'[:34].ljust(34) +
+        print(f'CPU ns/event, trace-cmd {label}'.ljust(40) +
               f' {a:10.0f} {t:10.0f} {a / t:7.2f}')
     wire_per = wire / wire_ev
     for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
         t = tc_bytes / ev
-        print(f'bytes/event, trace.dat {label:20}'[:34].ljust(34) +
+        print(f'bytes/event, trace.dat {label}'.ljust(40) +
               f' {wire_per:10.1f} {t:10.1f} {wire_per / t:7.2f}')
     print(f'(agent: {wire} frame bytes for {wire_ev} events over the whole run, '
           f'TLS adds ~0.2%; trace.dat sizes include its headers)')

@@ -7,7 +7,7 @@
 # does not: what was spooled compressed is inflated on the way.
 . "$(dirname "$0")/lib.sh"
 
-start_receiver --state "$T/recv.state" --deflate
+start_receiver --state "$T/recv.state" --columns
 write_config "$T/agent.conf" "[agent]" "events = filelock:flock_lock_inode" \
 	"[collector]" "max_unacked = 16K" "[spool]" "segment_size = 16K"
 # the [collector] and [spool] above repeat sections write_config opened:
