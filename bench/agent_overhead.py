@@ -46,6 +46,8 @@ ap.add_argument('--codec', choices=['columns', 'deflate', 'plain'],
                 'zlib), zlib-compressed fields only, or nothing')
 ap.add_argument('--plain', action='store_const', const='plain', dest='codec',
                 help='same as --codec plain')
+ap.add_argument('--dump', help='keep the schema and batch payloads the '
+                'receiver got in this file (receiver --dump)')
 ap.add_argument('--set', action='append', default=[],
                 help='agent option override, e.g. agent.drain_interval=20ms')
 args = ap.parse_args()
@@ -125,7 +127,8 @@ try:
                  f'{T}/pki/collector.crt', '--key', f'{T}/pki/collector.key',
                  '--port-file', f'{T}/port', '--out', f'{T}/received']
                 + {'columns': ['--deflate', '--columns'],
-                   'deflate': ['--deflate'], 'plain': []}[args.codec])
+                   'deflate': ['--deflate'], 'plain': []}[args.codec]
+                + (['--dump', os.path.abspath(args.dump)] if args.dump else []))
     wait_file(f'{T}/port', r'\d+')
     port = open(f'{T}/port').read().strip()
     open(f'{T}/agent.conf', 'w').write(f"""[agent]
