@@ -125,6 +125,7 @@ struct tracefs_instance *trace_instance(const struct trace *t);
 
 /**
  * trace_drain - take the next sub-buffer of every CPU's ring buffer
+ * @again: going on with a drain: only the CPUs that had more data
  * @recs: set to the records that are now safe to emit, in local order
  * @n: their number
  * @wm: set to the watermark: no record read later is older than this
@@ -138,8 +139,8 @@ struct tracefs_instance *trace_instance(const struct trace *t);
  *
  * Return: 0, or -1 if reading failed (logged).
  */
-int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
-		uint64_t *wm, const struct trace_loss **losses,
+int trace_drain(struct trace *t, bool again, const struct trace_rec **recs,
+		size_t *n, uint64_t *wm, const struct trace_loss **losses,
 		size_t *n_losses, bool *more);
 /**
  * trace_take_peak - the most bytes one CPU's buffer delivered since the

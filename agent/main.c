@@ -88,7 +88,7 @@ static int grow_losses(struct agent *a, size_t n)
 #define MAX_ROUNDS 64 /* sub-buffers per CPU and drain; then let I/O run */
 
 /* One round: a sub-buffer per CPU into the spool.  -1: stop the agent. */
-static int drain_round(struct agent *a, bool *more)
+static int drain_round(struct agent *a, bool again, bool *more)
 {
 	const struct trace_rec *recs;
 	const struct trace_loss *tl;
@@ -100,7 +100,7 @@ static int drain_round(struct agent *a, bool *more)
 	uint64_t wm;
 	int nb;
 
-	if (trace_drain(a->trace, &recs, &n, &wm, &tl, &n_tl, more))
+	if (trace_drain(a->trace, again, &recs, &n, &wm, &tl, &n_tl, more))
 		return -1;
 	if (grow_losses(a, n_tl + 1))
 		goto nomem;
@@ -205,7 +205,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 	bool more = true;
 
 	for (int i = 0; more && i < MAX_ROUNDS; i++) {
-		if (drain_round(a, &more)) {
+		if (drain_round(a, i > 0, &more)) {
 			a->failed = true;
 			event_base_loopbreak(a->base);
 			return;

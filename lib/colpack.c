@@ -27,8 +27,6 @@ struct colpack {
 	size_t *base; /* per type id: its first column */
 	uint32_t *count; /* per type id: its events in the batch */
 	size_t cap_types;
-	struct evpack_value *vals;
-	size_t cap_vals;
 };
 
 struct colpack *colpack_create(int level)
@@ -60,7 +58,6 @@ void colpack_destroy(struct colpack *c)
 	free(c->cols);
 	free(c->base);
 	free(c->count);
-	free(c->vals);
 	bytebuf_release(&c->plain);
 	free(c);
 }
@@ -69,7 +66,7 @@ void colpack_destroy(struct colpack *c)
 static int setup(struct colpack *c, const Netrv__EventType *const *types,
 		 size_t n_types)
 {
-	size_t n_cols = 0, max_fields = 0;
+	size_t n_cols = 0;
 
 	if (n_types > c->cap_types) {
 		size_t *nb = realloc(c->base, n_types * sizeof(*nb));
@@ -90,8 +87,6 @@ static int setup(struct colpack *c, const Netrv__EventType *const *types,
 		if (!types[t])
 			continue;
 		n_cols += types[t]->n_fields;
-		if (types[t]->n_fields > max_fields)
-			max_fields = types[t]->n_fields;
 	}
 	if (n_cols > c->cap_cols) {
 		struct col *nc = realloc(c->cols, n_cols * sizeof(*nc));
@@ -103,15 +98,6 @@ static int setup(struct colpack *c, const Netrv__EventType *const *types,
 		c->cols = nc;
 		c->cap_cols = n_cols;
 	}
-	if (max_fields > c->cap_vals) {
-		struct evpack_value *nv =
-			realloc(c->vals, max_fields * sizeof(*nv));
-
-		if (!nv)
-			return -1;
-		c->vals = nv;
-		c->cap_vals = max_fields;
-	}
 	for (size_t i = 0; i < n_cols; i++) {
 		c->cols[i].buf.len = 0;
 		c->cols[i].u = 0;
@@ -120,6 +106,33 @@ static int setup(struct colpack *c, const Netrv__EventType *const *types,
 		c->cols[i].len = 0;
 	}
 	return 0;
+}
+
+/* evpack_put_u64 without a call per value (the encoder's inner loop) */
+static inline int put_varint(struct bytebuf *b, uint64_t v)
+{
+	uint8_t *p;
+
+	if (b->cap - b->len < 10 && bytebuf_reserve(b, 10))
+		return -1;
+	p = b->data + b->len;
+	while (v >= 0x80) {
+		*p++ = (uint8_t)v | 0x80;
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	b->len = (size_t)(p - b->data);
+	return 0;
+}
+
+/* evpack_get_u64, inlined; the input was checked to end in a varint */
+static inline int get_varint(struct evpack_reader *r, uint64_t *v)
+{
+	if (r->p < r->end && *r->p < 0x80) {
+		*v = *r->p++;
+		return 0;
+	}
+	return evpack_get_u64(r, v);
 }
 
 static uint64_t zigzag(uint64_t d)
@@ -175,29 +188,40 @@ int colpack_encode(struct colpack *c, const Netrv__EventType *const *types,
 		const Netrv__EventType *et = types[type[i]];
 		struct col *cols = &c->cols[c->base[type[i]]];
 
-		if (evpack_decode(&rd, et, c->vals))
-			return -1;
 		for (size_t f = 0; f < et->n_fields; f++) {
-			const struct evpack_value *v = &c->vals[f];
+			const Netrv__Field *fd = et->fields[f];
 			struct col *col = &cols[f];
-			size_t p = 0;
+			const uint8_t *bytes;
+			size_t p = 0, len;
+			uint64_t v;
 
-			if (is_int(et->fields[f])) {
-				if (evpack_put_u64(&col->buf,
-						   zigzag(v->u - col->u)))
+			if (get_varint(&rd, &v))
+				return -1;
+			if (is_int(fd)) {
+				/* rows hold signed values zig-zagged */
+				if (fd->is_signed)
+					v = (v >> 1) ^ -(v & 1);
+				if (put_varint(&col->buf, zigzag(v - col->u)))
 					return -1;
-				col->u = v->u;
+				col->u = v;
 				continue;
 			}
-			while (p < v->len && p < col->len &&
-			       v->bytes[p] == col->p[p])
+			if (v > (uint64_t)(rd.end - rd.p))
+				return bad();
+			bytes = rd.p;
+			len = (size_t)v;
+			rd.p += len;
+			while (p < len && p < col->len && bytes[p] == col->p[p])
 				p++;
-			if (evpack_put_u64(&col->buf, p) ||
-			    evpack_put_bytes(&col->buf, v->bytes + p,
-					     v->len - p))
+			if (put_varint(&col->buf, p) ||
+			    put_varint(&col->buf, len - p) ||
+			    bytebuf_reserve(&col->buf, len - p))
 				return -1;
-			col->p = v->bytes;
-			col->len = v->len;
+			memcpy(col->buf.data + col->buf.len, bytes + p,
+			       len - p);
+			col->buf.len += len - p;
+			col->p = bytes;
+			col->len = len;
 		}
 	}
 	if (rd.p != rd.end)
