@@ -157,6 +157,10 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
     else:
         event = f'netrv_bench:{uprobe}'
         pairs = int(args.rate * args.seconds)
+    time.sleep(0.5)
+    i0 = runtime_ns(agent_p.pid)
+    time.sleep(3)
+    idle_ms = (runtime_ns(agent_p.pid) - i0) / 1e6 / 3
     results = []
     for label, extra in (('default (compressed)', ''),
                          ('--compression none', '--compression none')):
@@ -182,6 +186,8 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
         t = tc_bytes / ev
         print(f'bytes/event, trace.dat {label}'.ljust(40) +
               f' {wire_per:10.1f} {t:10.1f} {wire_per / t:7.2f}')
+    print(f'agent CPU while idle (no events, before the runs): '
+          f'{idle_ms:.2f} ms per second')
     print(f'(agent: {wire} frame bytes for {wire_ev} events over the whole run, '
           f'TLS adds ~0.2%; trace.dat sizes include its headers)')
 finally:
