@@ -88,6 +88,15 @@ void schema_destroy(struct schema *s);
 int schema_pack_event(const struct schema_type *t, const uint8_t *rec,
 		      uint32_t len, struct bytebuf *out);
 
+struct colpack;
+/**
+ * schema_pack_columns - like schema_pack_event(), into the columns of
+ * @c (lib/colpack.h, between colpack_begin() and colpack_finish(); @rec
+ * must stay valid until then)
+ */
+int schema_pack_columns(const struct schema_type *t, const uint8_t *rec,
+			uint32_t len, struct colpack *c);
+
 /* --- trace.c ----------------------------------------------------------- */
 
 /* One record waiting to be merged; its bytes live in the trace's arena. */

@@ -231,6 +231,10 @@ int encoder_run(struct encoder *e, const struct trace *t,
 		long len;
 
 		e->fields.len = 0;
+		if (e->columns && cnt &&
+		    colpack_begin(e->cp, schema_types(e->schema),
+				  e->schema->pb.n_types))
+			return -1;
 		batch.seq = first_seq + b;
 		batch.schema_id = e->schema->id;
 		batch.base_ns = cnt ? recs[done].ts : wm;
@@ -242,9 +246,14 @@ int encoder_run(struct encoder *e, const struct trace *t,
 			prev = r->ts;
 			e->types[i] = r->type;
 			e->cpus[i] = r->cpu;
-			if (schema_pack_event(&e->schema->types[r->type],
-					      trace_rec_data(t, r), r->len,
-					      &e->fields)) {
+			if ((e->columns ? schema_pack_columns(
+						  &e->schema->types[r->type],
+						  trace_rec_data(t, r), r->len,
+						  e->cp) :
+					  schema_pack_event(
+						  &e->schema->types[r->type],
+						  trace_rec_data(t, r), r->len,
+						  &e->fields))) {
 				if (errno != EBADMSG)
 					return -1;
 				if (!e->bad_records++)
@@ -255,11 +264,8 @@ int encoder_run(struct encoder *e, const struct trace *t,
 		}
 		e->infos[b].flags = 0;
 		if (e->columns && cnt) {
-			if (colpack_encode(e->cp, schema_types(e->schema),
-					   e->schema->pb.n_types, cnt,
-					   e->deltas, e->types, e->cpus,
-					   e->fields.data, e->fields.len,
-					   &e->z))
+			if (colpack_finish(e->cp, cnt, e->deltas, e->types,
+					   e->cpus, &e->z))
 				return -1;
 			batch.columns_zstd.data = e->z.data;
 			batch.columns_zstd.len = e->z.len;

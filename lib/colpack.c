@@ -27,6 +27,8 @@ struct colpack {
 	size_t *base; /* per type id: its first column */
 	uint32_t *count; /* per type id: its events in the batch */
 	size_t cap_types;
+	const Netrv__EventType *const *types; /* of the batch being encoded */
+	size_t n_types;
 };
 
 struct colpack *colpack_create(int level)
@@ -156,85 +158,79 @@ static int is_int(const Netrv__Field *f)
 	return f->kind == NETRV__FIELD_KIND__FIELD_INT;
 }
 
-int colpack_encode(struct colpack *c, const Netrv__EventType *const *types,
-		   size_t n_types, size_t n, const uint64_t *delta,
+int colpack_begin(struct colpack *c, const Netrv__EventType *const *types,
+		  size_t n_types)
+{
+	c->types = types;
+	c->n_types = n_types;
+	return setup(c, types, n_types);
+}
+
+int colpack_put_int(struct colpack *c, uint32_t type, uint32_t field,
+		    uint64_t v)
+{
+	struct col *col = &c->cols[c->base[type] + field];
+
+	if (put_varint(&col->buf, zigzag(v - col->u)))
+		return -1;
+	col->u = v;
+	return 0;
+}
+
+int colpack_put_bytes(struct colpack *c, uint32_t type, uint32_t field,
+		      const uint8_t *bytes, size_t len)
+{
+	struct col *col = &c->cols[c->base[type] + field];
+	size_t p = 0;
+
+	while (p < len && p < col->len && bytes[p] == col->p[p])
+		p++;
+	if (put_varint(&col->buf, p) || put_varint(&col->buf, len - p) ||
+	    bytebuf_reserve(&col->buf, len - p))
+		return -1;
+	if (len > p)
+		memcpy(col->buf.data + col->buf.len, bytes + p, len - p);
+	col->buf.len += len - p;
+	col->p = bytes;
+	col->len = len;
+	return 0;
+}
+
+int colpack_finish(struct colpack *c, size_t n, const uint64_t *delta,
 		   const uint32_t *type, const uint32_t *cpu,
-		   const uint8_t *fields, size_t fields_len,
 		   struct bytebuf *out)
 {
-	struct evpack_reader rd = { fields, fields + fields_len };
 	struct bytebuf *pl = &c->plain;
 	size_t bound, zlen;
 
-	if (setup(c, types, n_types))
-		return -1;
 	pl->len = 0;
-	if (evpack_put_u64(pl, n))
+	if (put_varint(pl, n))
 		return -1;
 	for (size_t i = 0; i < n; i++)
-		if (evpack_put_u64(pl, delta[i]))
+		if (put_varint(pl, delta[i]))
 			return -1;
+	for (size_t t = 0; t < c->n_types; t++)
+		c->count[t] = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (type[i] >= n_types || !types[type[i]])
+		if (type[i] >= c->n_types || !c->types[type[i]])
 			return bad();
 		c->count[type[i]]++;
-		if (evpack_put_u64(pl, type[i]))
+		if (put_varint(pl, type[i]))
 			return -1;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (evpack_put_u64(pl, cpu[i]))
+		if (put_varint(pl, cpu[i]))
 			return -1;
-	for (size_t i = 0; i < n; i++) {
-		const Netrv__EventType *et = types[type[i]];
-		struct col *cols = &c->cols[c->base[type[i]]];
-
-		for (size_t f = 0; f < et->n_fields; f++) {
-			const Netrv__Field *fd = et->fields[f];
-			struct col *col = &cols[f];
-			const uint8_t *bytes;
-			size_t p = 0, len;
-			uint64_t v;
-
-			if (get_varint(&rd, &v))
-				return -1;
-			if (is_int(fd)) {
-				/* rows hold signed values zig-zagged */
-				if (fd->is_signed)
-					v = (v >> 1) ^ -(v & 1);
-				if (put_varint(&col->buf, zigzag(v - col->u)))
-					return -1;
-				col->u = v;
-				continue;
-			}
-			if (v > (uint64_t)(rd.end - rd.p))
-				return bad();
-			bytes = rd.p;
-			len = (size_t)v;
-			rd.p += len;
-			while (p < len && p < col->len && bytes[p] == col->p[p])
-				p++;
-			if (put_varint(&col->buf, p) ||
-			    put_varint(&col->buf, len - p) ||
-			    bytebuf_reserve(&col->buf, len - p))
-				return -1;
-			memcpy(col->buf.data + col->buf.len, bytes + p,
-			       len - p);
-			col->buf.len += len - p;
-			col->p = bytes;
-			col->len = len;
-		}
-	}
-	if (rd.p != rd.end)
-		return bad();
-	for (size_t t = 0; t < n_types; t++) {
+	for (size_t t = 0; t < c->n_types; t++) {
 		if (!c->count[t])
 			continue;
-		for (size_t f = 0; f < types[t]->n_fields; f++) {
+		for (size_t f = 0; f < c->types[t]->n_fields; f++) {
 			const struct bytebuf *b = &c->cols[c->base[t] + f].buf;
 
 			if (bytebuf_reserve(pl, b->len))
 				return -1;
-			memcpy(pl->data + pl->len, b->data, b->len);
+			if (b->len)
+				memcpy(pl->data + pl->len, b->data, b->len);
 			pl->len += b->len;
 		}
 	}
@@ -249,6 +245,50 @@ int colpack_encode(struct colpack *c, const Netrv__EventType *const *types,
 	}
 	out->len = zlen;
 	return 0;
+}
+
+int colpack_encode(struct colpack *c, const Netrv__EventType *const *types,
+		   size_t n_types, size_t n, const uint64_t *delta,
+		   const uint32_t *type, const uint32_t *cpu,
+		   const uint8_t *fields, size_t fields_len,
+		   struct bytebuf *out)
+{
+	struct evpack_reader rd = { fields, fields + fields_len };
+
+	if (colpack_begin(c, types, n_types))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const Netrv__EventType *et;
+
+		if (type[i] >= n_types || !types[type[i]])
+			return bad();
+		et = types[type[i]];
+		for (uint32_t f = 0; f < et->n_fields; f++) {
+			const Netrv__Field *fd = et->fields[f];
+			uint64_t v;
+			int ret;
+
+			if (get_varint(&rd, &v))
+				return -1;
+			if (is_int(fd)) {
+				/* rows hold signed values zig-zagged */
+				if (fd->is_signed)
+					v = (v >> 1) ^ -(v & 1);
+				ret = colpack_put_int(c, type[i], f, v);
+			} else {
+				if (v > (uint64_t)(rd.end - rd.p))
+					return bad();
+				ret = colpack_put_bytes(c, type[i], f, rd.p,
+							(size_t)v);
+				rd.p += v;
+			}
+			if (ret)
+				return -1;
+		}
+	}
+	if (rd.p != rd.end)
+		return bad();
+	return colpack_finish(c, n, delta, type, cpu, out);
 }
 
 /* Skip the @count values of column @f, checking they are well formed. */

@@ -64,6 +64,35 @@ int colpack_encode(struct colpack *c, const Netrv__EventType *const *types,
 		   struct bytebuf *out);
 
 /**
+ * colpack_begin - start encoding a batch value by value (the way in for a
+ * producer that has no evpack rows; colpack_encode() is built on it)
+ * @types, @n_types: as for colpack_encode(), valid until colpack_finish()
+ *
+ * Then, for each event in batch order and each of its fields in schema
+ * order, colpack_put_int() or colpack_put_bytes() (@type < @n_types with a
+ * type, @field < its n_fields: the caller's promise), then
+ * colpack_finish() with the batch's columns.
+ * Return: 0, or -1 (ENOMEM).
+ */
+int colpack_begin(struct colpack *c, const Netrv__EventType *const *types,
+		  size_t n_types);
+/** colpack_put_int - @v: the value; a signed one sign-extended to 64 bits */
+int colpack_put_int(struct colpack *c, uint32_t type, uint32_t field,
+		    uint64_t v);
+/** colpack_put_bytes - @p must stay valid until colpack_finish() */
+int colpack_put_bytes(struct colpack *c, uint32_t type, uint32_t field,
+		      const uint8_t *p, size_t len);
+/**
+ * colpack_finish - the zstd frame of the batch into @out (replaced)
+ * @n, @delta, @type, @cpu: the events' columns, matching the values put
+ *
+ * Return: 0, or -1 with errno (EBADMSG: an unknown type; ENOMEM).
+ */
+int colpack_finish(struct colpack *c, size_t n, const uint64_t *delta,
+		   const uint32_t *type, const uint32_t *cpu,
+		   struct bytebuf *out);
+
+/**
  * colpack_expand_batch - turn @b's columns_zstd into the plain form
  * @types, @n_types: as for colpack_encode()
  *
