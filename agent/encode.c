@@ -40,8 +40,11 @@ struct encoder {
 	struct bytebuf z;
 };
 
-/* zstd level of the column form: 1 is fast and, on columns, small */
-#define COLUMNS_LEVEL 1
+/*
+ * zstd level of the column form: -1 (zstd's fast mode) costs about 2/3 of
+ * level 1 per batch here and makes batches ~6% bigger.
+ */
+#define COLUMNS_LEVEL (-1)
 
 int encoder_set_codec(struct encoder *e, bool deflate, bool columns)
 {
