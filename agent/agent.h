@@ -134,7 +134,6 @@ struct tracefs_instance *trace_instance(const struct trace *t);
 
 /**
  * trace_drain - take the next sub-buffer of every CPU's ring buffer
- * @again: going on with a drain: only the CPUs that had more data
  * @recs: set to the records that are now safe to emit, in local order
  * @n: their number
  * @wm: set to the watermark: no record read later is older than this
@@ -148,9 +147,15 @@ struct tracefs_instance *trace_instance(const struct trace *t);
  *
  * Return: 0, or -1 if reading failed (logged).
  */
-int trace_drain(struct trace *t, bool again, const struct trace_rec **recs,
-		size_t *n, uint64_t *wm, const struct trace_loss **losses,
+int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
+		uint64_t *wm, const struct trace_loss **losses,
 		size_t *n_losses, bool *more);
+/**
+ * trace_cpu_fd - @cpu's trace_pipe_raw, or -1; poll() says it is readable
+ * when the buffer is agent.wake_percent full
+ */
+int trace_cpu_fd(const struct trace *t, int cpu);
+int trace_n_cpus(const struct trace *t);
 /**
  * trace_take_peak - the most bytes one CPU's buffer delivered since the
  * last call (the drain policy's measure of the write rate); resets it

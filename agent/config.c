@@ -43,6 +43,10 @@ static const struct config_option options[] = {
 	  "shortest interval between reads of the ring buffers (no "
 	  "wake-ups for writers); the agent waits longer while little is "
 	  "written, see drain_max" },
+	{ "agent", "wake_percent", CONFIG_INT, "50", 1, 100, NULL,
+	  "a CPU's buffer this full (percent) wakes the agent before the "
+	  "next drain is due: the kernel then wakes it once, the writer "
+	  "pays nothing otherwise (the instance's buffer_percent)" },
 	{ "agent", "drain_max", CONFIG_DURATION, "100ms", 1000000, 10000000000,
 	  NULL,
 	  "longest interval between reads: bounds how late an event and the "

@@ -34,6 +34,8 @@ struct agent {
 	struct transport *transport;
 	struct transport_source src;
 	struct event *drain_ev, *scope_ev, *sig_int, *sig_term;
+	struct event **wake_ev; /* per CPU: its buffer is wake_percent full */
+	int n_wake;
 	struct bytebuf frames, carry;
 	Netrv__LossReport *loss_store;
 	Netrv__LossReport **loss_ptrs;
@@ -88,7 +90,7 @@ static int grow_losses(struct agent *a, size_t n)
 #define MAX_ROUNDS 64 /* sub-buffers per CPU and drain; then let I/O run */
 
 /* One round: a sub-buffer per CPU into the spool.  -1: stop the agent. */
-static int drain_round(struct agent *a, bool again, bool *more)
+static int drain_round(struct agent *a, bool *more)
 {
 	const struct trace_rec *recs;
 	const struct trace_loss *tl;
@@ -100,7 +102,7 @@ static int drain_round(struct agent *a, bool again, bool *more)
 	uint64_t wm;
 	int nb;
 
-	if (trace_drain(a->trace, again, &recs, &n, &wm, &tl, &n_tl, more))
+	if (trace_drain(a->trace, &recs, &n, &wm, &tl, &n_tl, more))
 		return -1;
 	if (grow_losses(a, n_tl + 1))
 		goto nomem;
@@ -205,7 +207,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 	bool more = true;
 
 	for (int i = 0; more && i < MAX_ROUNDS; i++) {
-		if (drain_round(a, i > 0, &more)) {
+		if (drain_round(a, &more)) {
 			a->failed = true;
 			event_base_loopbreak(a->base);
 			return;
@@ -346,6 +348,20 @@ static int run(struct agent *a)
 		if (!a->scope_ev || event_add(a->scope_ev, &tv))
 			return -1;
 	}
+	a->n_wake = trace_n_cpus(a->trace);
+	a->wake_ev = calloc(a->n_wake, sizeof(*a->wake_ev));
+	if (!a->wake_ev)
+		return -1;
+	for (int c = 0; c < a->n_wake; c++) {
+		int fd = trace_cpu_fd(a->trace, c);
+
+		if (fd < 0)
+			continue;
+		a->wake_ev[c] = event_new(a->base, fd, EV_READ | EV_PERSIST,
+					  on_drain, a);
+		if (!a->wake_ev[c] || event_add(a->wake_ev[c], NULL))
+			return -1;
+	}
 	a->sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
 	a->sig_term = evsignal_new(a->base, SIGTERM, on_signal, a);
 	if (!a->sig_int || !a->sig_term || event_add(a->sig_int, NULL) ||
@@ -366,6 +382,10 @@ static void cleanup(struct agent *a)
 	transport_destroy(a->transport);
 	if (a->drain_ev)
 		event_free(a->drain_ev);
+	for (int c = 0; a->wake_ev && c < a->n_wake; c++)
+		if (a->wake_ev[c])
+			event_free(a->wake_ev[c]);
+	free(a->wake_ev);
 	if (a->scope_ev)
 		event_free(a->scope_ev);
 	if (a->sig_int)

@@ -205,6 +205,13 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 			return -1;
 		}
 	}
+	/* poll() on a CPU's pipe says readable when it is this full */
+	snprintf(buf, sizeof(buf), "%lld",
+		 (long long)config_int(cfg, "agent", "wake_percent"));
+	if (tracefs_instance_file_write(t->inst, "buffer_percent", buf) < 0) {
+		pr_err("cannot set buffer_percent %s: %m", buf);
+		return -1;
+	}
 	disable_stale(t);
 	for (int i = 0; i < t->n_events; i++) {
 		char sys[128], *name;
@@ -732,8 +739,8 @@ static int sort_recs(struct trace *t)
 	return 0;
 }
 
-int trace_drain(struct trace *t, bool again, const struct trace_rec **recs,
-		size_t *n, uint64_t *wm, const struct trace_loss **losses,
+int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
+		uint64_t *wm, const struct trace_loss **losses,
 		size_t *n_losses, bool *more)
 {
 	uint64_t start = clocks_now(t->clockid), mark = UINT64_MAX;
@@ -762,20 +769,12 @@ int trace_drain(struct trace *t, bool again, const struct trace_rec **recs,
 
 		if (!tc->map)
 			continue;
-		/*
-		 * Going on with a drain: a CPU the last round emptied keeps
-		 * its mark (what it writes from now on is newer) and costs
-		 * no GET_READER.
-		 */
-		if (!again || tc->more) {
-			tc->more = false;
-			if (drain_cpu(t, c, &empty, &tc->more))
-				return -1;
-			tc->wm = empty ? (start > t->slack_ns ?
-						  start - t->slack_ns :
-						  0) :
-					 tc->last_ts;
-		}
+		tc->more = false;
+		if (drain_cpu(t, c, &empty, &tc->more))
+			return -1;
+		tc->wm = empty ? (start > t->slack_ns ? start - t->slack_ns :
+							0) :
+				 tc->last_ts;
 		*more |= tc->more;
 		if (tc->wm < mark)
 			mark = tc->wm;
@@ -805,6 +804,16 @@ int trace_drain(struct trace *t, bool again, const struct trace_rec **recs,
 	*losses = t->losses;
 	*n_losses = t->n_losses;
 	return 0;
+}
+
+int trace_cpu_fd(const struct trace *t, int cpu)
+{
+	return cpu < t->n_cpus && t->cpus[cpu].map ? t->cpus[cpu].fd : -1;
+}
+
+int trace_n_cpus(const struct trace *t)
+{
+	return t->n_cpus;
 }
 
 uint64_t trace_take_peak(struct trace *t)

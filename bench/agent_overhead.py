@@ -186,6 +186,10 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
         t = tc_bytes / ev
         print(f'bytes/event, trace.dat {label}'.ljust(40) +
               f' {wire_per:10.1f} {t:10.1f} {wire_per / t:7.2f}')
+    lost = sum(int(re.search(r'count=(\d+)', l).group(1))
+               for l in open(f'{T}/received') if l.startswith('loss '))
+    print(f'events: {wire_ev} received by the agent\'s peer, '
+          f'{lost} reported lost (overrun)')
     print(f'agent CPU while idle (no events, before the runs): '
           f'{idle_ms:.2f} ms per second')
     print(f'(agent: {wire} frame bytes for {wire_ev} events over the whole run, '
@@ -213,4 +217,7 @@ finally:
             f.write(f'-:netrv_bench/{uprobe}\n')
     except OSError:
         pass
-    shutil.rmtree(T, ignore_errors=True)
+    if not os.environ.get("NETRV_KEEP"):
+        shutil.rmtree(T, ignore_errors=True)
+    else:
+        print(f"kept {T}")
