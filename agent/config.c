@@ -90,7 +90,9 @@ static const struct config_option options[] = {
 	  "bytes sent but not acknowledged before the agent waits (the rest "
 	  "stays in the spool)" },
 	{ "collector", "compress", CONFIG_BOOL, "yes", 0, 0, NULL,
-	  "compress batch fields (zlib) when the collector accepts it" },
+	  "compress batches when the collector accepts it: column form "
+	  "with zstd (accepts_columns), else fields with zlib "
+	  "(accepts_deflate)" },
 	{ "spool", "dir", CONFIG_STRING, "/var/lib/netrv-agent/spool", 0, 0,
 	  NULL, "spool directory (one per agent)" },
 	{ "spool", "max_size", CONFIG_SIZE, "256M", 65536, 1LL << 40, NULL,

@@ -13,7 +13,9 @@ record (top-level instance, the same events) writes trace.dat.
 
   CPU/event: agent = its thread's run time (/proc/PID/schedstat) over the
              window; trace-cmd = user+system time of trace-cmd and its
-             per-CPU recorders (wait4 rusage), start to finish.
+             per-CPU recorders (wait4 rusage), start to finish, over the
+             events trace.dat holds (trace-cmd report: it drops events
+             when it falls behind on a loaded machine).
   bytes/event: agent = frame bytes the receiver got (protobuf, before TLS;
              batches in column form with zstd unless --codec says
              otherwise: deflate = zlib-compressed fields, plain = none);
@@ -110,6 +112,15 @@ def trace_cmd_run(extra, out, pairs):
     return ru.ru_utime + ru.ru_stime, os.path.getsize(out), (a1 - a0) / 1e9
 
 
+def trace_cmd_events(path):
+    """Events trace.dat holds: trace-cmd loses some when it falls behind."""
+    short = event.split(':')[1]
+    r = subprocess.run(['trace-cmd', 'report', '-i', path, '-q'],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       text=True)
+    return sum(1 for l in r.stdout.splitlines() if f' {short}:' in l)
+
+
 def received_stats():
     ev = by = 0
     for l in open(f'{T}/received'):
@@ -167,7 +178,8 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
         ev0 = received_stats()
         tc_cpu, tc_bytes, ag_cpu = trace_cmd_run(extra, f'{T}/trace-{len(results)}.dat', pairs)
         ev = received_stats() - ev0
-        results.append((label, tc_cpu, tc_bytes, ag_cpu, ev))
+        results.append((label, tc_cpu, tc_bytes, ag_cpu, ev,
+                        trace_cmd_events(f'{T}/trace-{len(results)}.dat')))
     rec.send_signal(signal.SIGTERM)
     rec.wait()
     m = re.search(r'stats bytes=(\d+) events=(\d+)', open(f'{T}/received').read())
@@ -176,20 +188,23 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
           f'{args.seconds} s, agent options {args.set or "default"}, '
           f'codec {args.codec}')
     print(f'{"":40} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
-    for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
+    for label, tc_cpu, tc_bytes, ag_cpu, ev, tc_ev in results:
         a = ag_cpu / ev * 1e9
-        t = tc_cpu / ev * 1e9
+        t = tc_cpu / tc_ev * 1e9
         print(f'CPU ns/event, trace-cmd {label}'.ljust(40) +
               f' {a:10.0f} {t:10.0f} {a / t:7.2f}')
     wire_per = wire / wire_ev
-    for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
-        t = tc_bytes / ev
+    for label, tc_cpu, tc_bytes, ag_cpu, ev, tc_ev in results:
+        t = tc_bytes / tc_ev
         print(f'bytes/event, trace.dat {label}'.ljust(40) +
               f' {wire_per:10.1f} {t:10.1f} {wire_per / t:7.2f}')
     lost = sum(int(re.search(r'count=(\d+)', l).group(1))
                for l in open(f'{T}/received') if l.startswith('loss '))
     print(f'events: {wire_ev} received by the agent\'s peer, '
           f'{lost} reported lost (overrun)')
+    for label, tc_cpu, tc_bytes, ag_cpu, ev, tc_ev in results:
+        print(f'run with trace-cmd {label}: agent {ev} events, trace.dat '
+              f'{tc_ev} (trace-cmd figures are per event it recorded)')
     print(f'agent CPU while idle (no events, before the runs): '
           f'{idle_ms:.2f} ms per second')
     print(f'(agent: {wire} frame bytes for {wire_ev} events over the whole run, '
