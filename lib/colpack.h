@@ -33,8 +33,10 @@
 #include "evpack.h"
 #include "netrv.pb-c.h"
 
-/* Largest plain column form a decoder accepts (a batch of 4096 events of
- * 4 KB records is 16 MB). */
+/*
+ * Largest plain column form a decoder accepts (a batch of 4096 events of
+ * 4 KB records is 16 MB).
+ */
 #define COLPACK_MAX_PLAIN (64u << 20)
 
 struct colpack;
