@@ -88,6 +88,15 @@ void schema_destroy(struct schema *s);
 int schema_pack_event(const struct schema_type *t, const uint8_t *rec,
 		      uint32_t len, struct bytebuf *out);
 
+struct colpack;
+/**
+ * schema_pack_columns - like schema_pack_event(), into the columns of
+ * @c (lib/colpack.h, between colpack_begin() and colpack_finish(); @rec
+ * must stay valid until then)
+ */
+int schema_pack_columns(const struct schema_type *t, const uint8_t *rec,
+			uint32_t len, struct colpack *c);
+
 /* --- trace.c ----------------------------------------------------------- */
 
 /* One record waiting to be merged; its bytes live in the trace's arena. */
@@ -141,6 +150,17 @@ struct tracefs_instance *trace_instance(const struct trace *t);
 int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		uint64_t *wm, const struct trace_loss **losses,
 		size_t *n_losses, bool *more);
+/**
+ * trace_cpu_fd - @cpu's trace_pipe_raw, or -1; poll() says it is readable
+ * when the buffer is agent.wake_percent full
+ */
+int trace_cpu_fd(const struct trace *t, int cpu);
+int trace_n_cpus(const struct trace *t);
+/**
+ * trace_take_peak - the most bytes one CPU's buffer delivered since the
+ * last call (the drain policy's measure of the write rate); resets it
+ */
+uint64_t trace_take_peak(struct trace *t);
 /** trace_rec_data - the bytes of @r */
 const uint8_t *trace_rec_data(const struct trace *t, const struct trace_rec *r);
 /**
@@ -253,6 +273,7 @@ void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out);
 struct spool;
 
 #define SPOOL_DEFLATED 1u /* the batch's fields are in fields_deflate */
+#define SPOOL_COLUMNS 2u /* the batch's events are in columns_zstd */
 
 struct spool_info {
 	uint64_t seq;
@@ -322,16 +343,26 @@ struct encoder;
 /** encoder_create - packs up to @batch_events events per Batch */
 struct encoder *encoder_create(const struct schema *schema,
 			       uint32_t batch_events);
-/** encoder_set_deflate - compress the fields of the batches from now on */
-void encoder_set_deflate(struct encoder *e, bool on);
 /**
- * encoder_inflate_frame - rewrite a Batch frame with fields_deflate into
- * one with plain fields, for a collector that cannot inflate
+ * encoder_set_codec - how the batches from now on are compressed
+ * @deflate: the fields with zlib (Batch.fields_deflate)
+ * @columns: the events in column form with zstd (Batch.columns_zstd,
+ *	     lib/colpack.h); preferred over @deflate
+ *
+ * Return: 0, or -1 (ENOMEM; the encoder then sends plain batches).
+ */
+int encoder_set_codec(struct encoder *e, bool deflate, bool columns);
+/**
+ * encoder_inflate_frame - rewrite a Batch frame with fields_deflate or
+ * columns_zstd into one with plain columns, for a collector that cannot
+ * decode them
+ * @s: the schema the batch was made with
  * @in: the frame; @out: replaced with the new frame
  *
  * Return: 0, or -1 with errno (EBADMSG: not a valid frame).
  */
-int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out);
+int encoder_inflate_frame(const struct schema *s, const uint8_t *in, size_t len,
+			  struct bytebuf *out);
 void encoder_destroy(struct encoder *e);
 
 /**
@@ -369,8 +400,10 @@ struct transport_params {
 struct transport_source {
 	void (*status)(struct transport_source *src, uint64_t *watermark,
 		       Netrv__ClockStatus *clock);
-	/* the collector said whether it inflates Batch.fields_deflate */
-	void (*peer_deflate)(struct transport_source *src, bool accepts);
+	/* the collector said whether it decodes Batch.fields_deflate and
+	 * Batch.columns_zstd (and the config allows compression) */
+	void (*peer_codec)(struct transport_source *src, bool deflate,
+			   bool columns);
 };
 
 /**

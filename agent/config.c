@@ -40,7 +40,17 @@ static const struct config_option options[] = {
 	  "spools once per sub-buffer, so bigger means fewer, larger batches" },
 	{ "agent", "drain_interval", CONFIG_DURATION, "5ms", 100000, 1000000000,
 	  NULL,
-	  "how often the ring buffers are read (no wake-ups for writers)" },
+	  "shortest interval between reads of the ring buffers (no "
+	  "wake-ups for writers); the agent waits longer while little is "
+	  "written, see drain_max" },
+	{ "agent", "wake_percent", CONFIG_INT, "50", 1, 100, NULL,
+	  "a CPU's buffer this full (percent) wakes the agent before the "
+	  "next drain is due: the kernel then wakes it once, the writer "
+	  "pays nothing otherwise (the instance's buffer_percent)" },
+	{ "agent", "drain_max", CONFIG_DURATION, "100ms", 1000000, 10000000000,
+	  NULL,
+	  "longest interval between reads: bounds how late an event and the "
+	  "watermark reach the collector when little is written" },
 	{ "agent", "order_slack", CONFIG_DURATION, "50us", 0, 100000000, NULL,
 	  "records younger than this at a drain wait for the next one, so a "
 	  "late commit on another CPU cannot arrive out of order" },
@@ -80,7 +90,9 @@ static const struct config_option options[] = {
 	  "bytes sent but not acknowledged before the agent waits (the rest "
 	  "stays in the spool)" },
 	{ "collector", "compress", CONFIG_BOOL, "yes", 0, 0, NULL,
-	  "compress batch fields (zlib) when the collector accepts it" },
+	  "compress batches when the collector accepts it: column form "
+	  "with zstd (accepts_columns), else fields with zlib "
+	  "(accepts_deflate)" },
 	{ "spool", "dir", CONFIG_STRING, "/var/lib/netrv-agent/spool", 0, 0,
 	  NULL, "spool directory (one per agent)" },
 	{ "spool", "max_size", CONFIG_SIZE, "256M", 65536, 1LL << 40, NULL,

@@ -6,9 +6,11 @@
  * values are packed per type with evpack (lib/evpack.h), so a batch costs
  * a few allocations of reused buffers and none per event.  A batch's
  * watermark is its last event's time, except the drain's last batch, which
- * carries the drain's watermark.  When the collector accepts it, the
- * packed fields are compressed (zlib, level 1) into fields_deflate: field
- * values repeat a lot (lockspaces, resource names, pids).
+ * carries the drain's watermark.  When the collector accepts it, the whole
+ * batch goes in column form with zstd into columns_zstd (lib/colpack.h):
+ * field values repeat a lot (lockspaces, resource names, pids) and ids
+ * count up.  Else, if it accepts that, the packed fields are compressed
+ * with zlib (level 1) into fields_deflate.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 
 #define LOG_SUBSYS "encode"
 #include "agent.h"
+#include "colpack.h"
 #include "log.h"
 #include "msg.h"
 
@@ -30,15 +33,34 @@ struct encoder {
 	struct spool_info *infos;
 	size_t cap_batches;
 	uint64_t bad_records;
-	bool deflate;
+	bool deflate, columns;
+	struct colpack *cp;
 	bool zs_ready;
 	z_stream zs; /* kept: deflateInit per batch costs more than the data */
 	struct bytebuf z;
 };
 
-void encoder_set_deflate(struct encoder *e, bool on)
+/*
+ * zstd level of the column form: -1 (zstd's fast mode) costs about 2/3 of
+ * level 1 per batch here and makes batches ~6% bigger.
+ */
+#define COLUMNS_LEVEL (-1)
+
+int encoder_set_codec(struct encoder *e, bool deflate, bool columns)
 {
-	e->deflate = on;
+	e->deflate = deflate;
+	e->columns = false;
+	if (columns && !e->cp)
+		e->cp = colpack_create(COLUMNS_LEVEL);
+	if (columns && !e->cp)
+		return -1;
+	e->columns = columns;
+	return 0;
+}
+
+static const Netrv__EventType *const *schema_types(const struct schema *s)
+{
+	return (const Netrv__EventType *const *)s->pb.types;
 }
 
 static int deflate_fields(struct encoder *e)
@@ -77,7 +99,8 @@ static int deflate_fields(struct encoder *e)
 	return 0;
 }
 
-int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out)
+int encoder_inflate_frame(const struct schema *s, const uint8_t *in, size_t len,
+			  struct bytebuf *out)
 {
 	Netrv__Batch *b;
 	struct bytebuf plain = { 0 };
@@ -91,6 +114,20 @@ int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out)
 				 in + FRAME_HEADER_SIZE);
 	if (!b)
 		goto bad;
+	if (b->columns_zstd.len) {
+		struct colpack *cp = colpack_create(COLUMNS_LEVEL);
+		char err[128];
+
+		if (!cp)
+			goto out;
+		ret = colpack_expand_batch(cp, b, schema_types(s),
+					   s->pb.n_types, err, sizeof(err));
+		colpack_destroy(cp);
+		if (ret)
+			goto out;
+		ret = -1;
+		goto pack;
+	}
 	for (size_t cap = 4 * b->fields_deflate.len + 256;; cap *= 2) {
 		int zr;
 
@@ -107,9 +144,12 @@ int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out)
 			goto out;
 		}
 	}
+	free(b->fields.data);
 	b->fields.data = plain.data;
 	b->fields.len = plen;
+	plain.data = NULL; /* b owns it now */
 	b->fields_deflate.len = 0;
+pack:
 	out->len = 0;
 	if (bytebuf_reserve(out, msg_frame_size(&b->base)))
 		goto out;
@@ -119,9 +159,6 @@ int encoder_inflate_frame(const uint8_t *in, size_t len, struct bytebuf *out)
 	out->len = (size_t)n;
 	ret = 0;
 out:
-	/* fields points into plain: detach before protobuf frees the rest */
-	b->fields.data = NULL;
-	b->fields.len = 0;
 	protobuf_c_message_free_unpacked(&b->base, NULL);
 	bytebuf_release(&plain);
 	return ret;
@@ -160,6 +197,7 @@ void encoder_destroy(struct encoder *e)
 	free(e->infos);
 	bytebuf_release(&e->fields);
 	bytebuf_release(&e->z);
+	colpack_destroy(e->cp);
 	if (e->zs_ready)
 		deflateEnd(&e->zs);
 	free(e);
@@ -196,6 +234,10 @@ int encoder_run(struct encoder *e, const struct trace *t,
 		long len;
 
 		e->fields.len = 0;
+		if (e->columns && cnt &&
+		    colpack_begin(e->cp, schema_types(e->schema),
+				  e->schema->pb.n_types))
+			return -1;
 		batch.seq = first_seq + b;
 		batch.schema_id = e->schema->id;
 		batch.base_ns = cnt ? recs[done].ts : wm;
@@ -207,9 +249,14 @@ int encoder_run(struct encoder *e, const struct trace *t,
 			prev = r->ts;
 			e->types[i] = r->type;
 			e->cpus[i] = r->cpu;
-			if (schema_pack_event(&e->schema->types[r->type],
-					      trace_rec_data(t, r), r->len,
-					      &e->fields)) {
+			if ((e->columns ? schema_pack_columns(
+						  &e->schema->types[r->type],
+						  trace_rec_data(t, r), r->len,
+						  e->cp) :
+					  schema_pack_event(
+						  &e->schema->types[r->type],
+						  trace_rec_data(t, r), r->len,
+						  &e->fields))) {
 				if (errno != EBADMSG)
 					return -1;
 				if (!e->bad_records++)
@@ -218,13 +265,22 @@ int encoder_run(struct encoder *e, const struct trace *t,
 						r->cpu);
 			}
 		}
+		e->infos[b].flags = 0;
+		if (e->columns && cnt) {
+			if (colpack_finish(e->cp, cnt, e->deltas, e->types,
+					   e->cpus, &e->z))
+				return -1;
+			batch.columns_zstd.data = e->z.data;
+			batch.columns_zstd.len = e->z.len;
+			e->infos[b].flags = SPOOL_COLUMNS;
+			goto packed;
+		}
 		batch.n_time_delta = cnt;
 		batch.time_delta = e->deltas;
 		batch.n_event_type = cnt;
 		batch.event_type = e->types;
 		batch.n_cpu = cnt;
 		batch.cpu = e->cpus;
-		e->infos[b].flags = 0;
 		if (e->deflate && e->fields.len) {
 			if (deflate_fields(e))
 				return -1;
@@ -235,6 +291,7 @@ int encoder_run(struct encoder *e, const struct trace *t,
 			batch.fields.data = e->fields.data;
 			batch.fields.len = e->fields.len;
 		}
+packed:
 		batch.watermark_ns = b + 1 == n_batches ? wm : prev;
 		if (batch.watermark_ns < prev)
 			batch.watermark_ns = prev;

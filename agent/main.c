@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOG_SUBSYS "agent"
@@ -33,12 +34,16 @@ struct agent {
 	struct transport *transport;
 	struct transport_source src;
 	struct event *drain_ev, *scope_ev, *sig_int, *sig_term;
+	struct event **wake_ev; /* per CPU: its buffer is wake_percent full */
+	int n_wake;
 	struct bytebuf frames, carry;
 	Netrv__LossReport *loss_store;
 	Netrv__LossReport **loss_ptrs;
 	size_t cap_losses;
 	uint64_t watermark;
 	uint64_t events_sent;
+	/* drain policy, see next_drain() */
+	uint64_t drain_min_ns, drain_max_ns, drain_budget, last_drain_ns;
 	enum scope_mode scope;
 	bool failed;
 };
@@ -159,9 +164,46 @@ spool_fail:
 	return -1;
 }
 
+static struct timeval tv_of(uint64_t ns)
+{
+	struct timeval tv = { .tv_sec = ns / NSEC_PER_SEC,
+			      .tv_usec = ns % NSEC_PER_SEC / 1000 };
+	return tv;
+}
+
+/*
+ * When to drain next.  Each wake-up costs the agent tens of microseconds
+ * (mostly the scheduler), whatever it finds, so the interval follows the
+ * write rate: it is chosen so that the busiest CPU writes about
+ * drain_budget bytes (an eighth of its buffer) until then, at the rate it
+ * wrote since the last drain, between drain_interval and drain_max.  A
+ * drain that could not empty the buffers asks for the shortest interval.
+ * drain_max bounds how old the watermark gets.
+ */
+static uint64_t next_drain(struct agent *a, uint64_t now, bool behind)
+{
+	uint64_t elapsed = now - a->last_drain_ns;
+	uint64_t peak = trace_take_peak(a->trace), next;
+
+	a->last_drain_ns = now;
+	if (behind)
+		return a->drain_min_ns;
+	if (!peak)
+		return a->drain_max_ns;
+	/* elapsed * budget / peak without overflowing */
+	next = (uint64_t)((double)elapsed * (double)a->drain_budget /
+			  (double)peak);
+	if (next < a->drain_min_ns)
+		next = a->drain_min_ns;
+	if (next > a->drain_max_ns)
+		next = a->drain_max_ns;
+	return next;
+}
+
 static void on_drain(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	struct timeval tv;
 	bool more = true;
 
 	for (int i = 0; more && i < MAX_ROUNDS; i++) {
@@ -172,6 +214,12 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	transport_kick(a->transport);
+	tv = tv_of(next_drain(a, clocks_now(CLOCK_MONOTONIC), more));
+	if (event_add(a->drain_ev, &tv)) {
+		pr_err("cannot re-arm the drain timer");
+		a->failed = true;
+		event_base_loopbreak(a->base);
+	}
 }
 
 static void on_scope(evutil_socket_t fd, short what, void *arg)
@@ -199,18 +247,14 @@ static void src_status(struct transport_source *src, uint64_t *wm,
 	agent_clock_status(a->clock, clock);
 }
 
-static void src_peer_deflate(struct transport_source *src, bool on)
+static void src_peer_codec(struct transport_source *src, bool deflate,
+			   bool columns)
 {
 	struct agent *a = (void *)((char *)src - offsetof(struct agent, src));
 
-	encoder_set_deflate(a->enc, on);
-}
-
-static struct timeval tv_of(uint64_t ns)
-{
-	struct timeval tv = { .tv_sec = ns / NSEC_PER_SEC,
-			      .tv_usec = ns % NSEC_PER_SEC / 1000 };
-	return tv;
+	if (encoder_set_codec(a->enc, deflate, columns))
+		pr_warning(
+			"out of memory for compression; sending plain batches");
 }
 
 static int run(struct agent *a)
@@ -284,19 +328,39 @@ static int run(struct agent *a)
 	tp.max_unacked_bytes = config_int(cfg, "collector", "max_unacked");
 	tp.deflate = config_bool(cfg, "collector", "compress");
 	a->src.status = src_status;
-	a->src.peer_deflate = src_peer_deflate;
+	a->src.peer_codec = src_peer_codec;
 	a->transport = transport_create(a->base, &tp, a->spool,
 					trace_schema(a->trace), &a->src);
 	if (!a->transport)
 		return -1;
-	a->drain_ev = event_new(a->base, -1, EV_PERSIST, on_drain, a);
-	tv = tv_of(config_int(cfg, "agent", "drain_interval"));
+	a->drain_min_ns = config_int(cfg, "agent", "drain_interval");
+	a->drain_max_ns = config_int(cfg, "agent", "drain_max");
+	if (a->drain_max_ns < a->drain_min_ns)
+		a->drain_max_ns = a->drain_min_ns;
+	a->drain_budget = config_int(cfg, "agent", "buffer_size") / 8;
+	a->last_drain_ns = clocks_now(CLOCK_MONOTONIC);
+	a->drain_ev = event_new(a->base, -1, 0, on_drain, a);
+	tv = tv_of(a->drain_min_ns);
 	if (!a->drain_ev || event_add(a->drain_ev, &tv))
 		return -1;
 	if (a->scope == SCOPE_NETNS) {
 		a->scope_ev = event_new(a->base, -1, EV_PERSIST, on_scope, a);
 		tv = tv_of(config_int(cfg, "agent", "scope_refresh"));
 		if (!a->scope_ev || event_add(a->scope_ev, &tv))
+			return -1;
+	}
+	a->n_wake = trace_n_cpus(a->trace);
+	a->wake_ev = calloc(a->n_wake, sizeof(*a->wake_ev));
+	if (!a->wake_ev)
+		return -1;
+	for (int c = 0; c < a->n_wake; c++) {
+		int fd = trace_cpu_fd(a->trace, c);
+
+		if (fd < 0)
+			continue;
+		a->wake_ev[c] = event_new(a->base, fd, EV_READ | EV_PERSIST,
+					  on_drain, a);
+		if (!a->wake_ev[c] || event_add(a->wake_ev[c], NULL))
 			return -1;
 	}
 	a->sig_int = evsignal_new(a->base, SIGINT, on_signal, a);
@@ -319,6 +383,10 @@ static void cleanup(struct agent *a)
 	transport_destroy(a->transport);
 	if (a->drain_ev)
 		event_free(a->drain_ev);
+	for (int c = 0; a->wake_ev && c < a->n_wake; c++)
+		if (a->wake_ev[c])
+			event_free(a->wake_ev[c]);
+	free(a->wake_ev);
 	if (a->scope_ev)
 		event_free(a->scope_ev);
 	if (a->sig_int)

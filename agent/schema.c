@@ -17,6 +17,7 @@
 
 #define LOG_SUBSYS "schema"
 #include "agent.h"
+#include "colpack.h"
 #include "log.h"
 
 #define RAW_DATA_PAYLOAD 12 /* common fields (8) + u32 id */
@@ -304,6 +305,57 @@ static int64_t sign_extend(uint64_t v, uint32_t size)
 	return (int64_t)(v << shift) >> shift;
 }
 
+/*
+ * Field @f of record @rec (@len bytes): an integer in *v, or bytes at *p,
+ * *n long.  Return: false if the record is too short for it (the value is
+ * then 0 or what is there).
+ */
+static inline bool field_value(const struct schema_field *f, const uint8_t *rec,
+			       uint32_t len, uint64_t *v, const uint8_t **p,
+			       uint32_t *n)
+{
+	bool ok = true;
+
+	if (f->kind == NETRV__FIELD_KIND__FIELD_INT) {
+		*v = 0;
+		if (f->off + f->size <= len)
+			*v = load_uint(rec + f->off, f->size);
+		else
+			ok = false;
+		if (f->is_signed)
+			*v = (uint64_t)sign_extend(*v, f->size);
+		return ok;
+	}
+	*p = rec;
+	*n = 0;
+	if (f->dynamic) {
+		uint32_t loc = 0, off;
+
+		if (f->off + 4 <= len)
+			loc = (uint32_t)load_uint(rec + f->off, 4);
+		off = (loc & 0xffff) + (f->relative ? f->off + 4 : 0);
+		*n = loc >> 16;
+		if (off > len || *n > len - off) {
+			ok = false;
+			*n = 0;
+			off = 0;
+		}
+		*p = rec + off;
+	} else if (f->off <= len) {
+		*p = rec + f->off;
+		*n = f->size ? f->size : len - f->off;
+		if (*n > len - f->off) {
+			ok = false;
+			*n = len - f->off;
+		}
+	} else {
+		ok = false;
+	}
+	if (f->kind == NETRV__FIELD_KIND__FIELD_STRING)
+		*n = (uint32_t)strnlen((const char *)*p, *n);
+	return ok;
+}
+
 int schema_pack_event(const struct schema_type *t, const uint8_t *rec,
 		      uint32_t len, struct bytebuf *out)
 {
@@ -312,51 +364,45 @@ int schema_pack_event(const struct schema_type *t, const uint8_t *rec,
 	for (uint32_t i = 0; i < t->n_fields; i++) {
 		const struct schema_field *f = &t->fields[i];
 		const uint8_t *p;
+		uint64_t v;
 		uint32_t n;
 		int ret;
 
-		if (f->kind == NETRV__FIELD_KIND__FIELD_INT) {
-			uint64_t v = 0;
+		short_rec |= !field_value(f, rec, len, &v, &p, &n);
+		if (f->kind != NETRV__FIELD_KIND__FIELD_INT)
+			ret = evpack_put_bytes(out, p, n);
+		else if (f->is_signed)
+			ret = evpack_put_s64(out, (int64_t)v);
+		else
+			ret = evpack_put_u64(out, v);
+		if (ret)
+			return -1;
+	}
+	if (short_rec) {
+		errno = EBADMSG;
+		return -1;
+	}
+	return 0;
+}
 
-			if (f->off + f->size <= len)
-				v = load_uint(rec + f->off, f->size);
-			else
-				short_rec = true;
-			ret = f->is_signed ?
-				      evpack_put_s64(out,
-						     sign_extend(v, f->size)) :
-				      evpack_put_u64(out, v);
-			if (ret)
-				return -1;
-			continue;
-		}
-		p = rec;
-		n = 0;
-		if (f->dynamic) {
-			uint32_t loc = 0, off;
+int schema_pack_columns(const struct schema_type *t, const uint8_t *rec,
+			uint32_t len, struct colpack *c)
+{
+	bool short_rec = false;
 
-			if (f->off + 4 <= len)
-				loc = (uint32_t)load_uint(rec + f->off, 4);
-			off = (loc & 0xffff) + (f->relative ? f->off + 4 : 0);
-			n = loc >> 16;
-			if (off > len || n > len - off) {
-				short_rec = true;
-				n = 0;
-			}
-			p = rec + off;
-		} else if (f->off <= len) {
-			p = rec + f->off;
-			n = f->size ? f->size : len - f->off;
-			if (n > len - f->off) {
-				short_rec = true;
-				n = len - f->off;
-			}
-		} else {
-			short_rec = true;
-		}
-		if (f->kind == NETRV__FIELD_KIND__FIELD_STRING)
-			n = strnlen((const char *)p, n);
-		if (evpack_put_bytes(out, p, n))
+	for (uint32_t i = 0; i < t->n_fields; i++) {
+		const struct schema_field *f = &t->fields[i];
+		const uint8_t *p;
+		uint64_t v;
+		uint32_t n;
+		int ret;
+
+		short_rec |= !field_value(f, rec, len, &v, &p, &n);
+		if (f->kind == NETRV__FIELD_KIND__FIELD_INT)
+			ret = colpack_put_int(c, t->id, i, v);
+		else
+			ret = colpack_put_bytes(c, t->id, i, p, n);
+		if (ret)
 			return -1;
 	}
 	if (short_rec) {

@@ -75,6 +75,9 @@ struct trace_cpu {
 	uint64_t last_ts;
 	uint64_t mark_ts; /* records up to here are taken (spooled) */
 	uint32_t mark_n; /* ... and this many stamped exactly mark_ts */
+	uint64_t got; /* bytes parsed since trace_take_peak() */
+	bool more; /* the last drain left data in the buffer */
+	uint64_t wm; /* the last drain's mark for the watermark */
 };
 
 struct trace {
@@ -93,8 +96,8 @@ struct trace {
 	char **events;
 	int n_events;
 	/* records: all read and held (recs), the held copy (held) */
-	struct trace_rec *recs, *held;
-	size_t n_recs, cap_recs, n_held, cap_held;
+	struct trace_rec *recs, *held, *tmp;
+	size_t n_recs, cap_recs, n_held, cap_held, cap_tmp;
 	struct bytebuf arena, held_arena;
 	uint32_t seq;
 	struct trace_loss *losses;
@@ -201,6 +204,13 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 			pr_err("cannot set buffer size %s KB: %m", buf);
 			return -1;
 		}
+	}
+	/* poll() on a CPU's pipe says readable when it is this full */
+	snprintf(buf, sizeof(buf), "%lld",
+		 (long long)config_int(cfg, "agent", "wake_percent"));
+	if (tracefs_instance_file_write(t->inst, "buffer_percent", buf) < 0) {
+		pr_err("cannot set buffer_percent %s: %m", buf);
+		return -1;
 	}
 	disable_stale(t);
 	for (int i = 0; i < t->n_events; i++) {
@@ -431,6 +441,7 @@ void trace_close(struct trace *t, bool remove)
 	free(t->page);
 	free(t->recs);
 	free(t->held);
+	free(t->tmp);
 	free(t->losses);
 	bytebuf_release(&t->arena);
 	bytebuf_release(&t->held_arena);
@@ -614,6 +625,7 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 	missed = id != tc->cur_id ? kbuffer_missed_events(t->kbuf) : 0;
 	tc->cur_id = id;
 	tc->cur_read = end;
+	tc->got += end - start;
 	for (data = kbuffer_read_event(t->kbuf, &ts);
 	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < end;
 	     data = kbuffer_next_event(t->kbuf, &ts)) {
@@ -665,6 +677,68 @@ static int rec_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
+/*
+ * Sort t->recs: it is a few runs already in order (the held records, then
+ * each CPU's), so merge neighbouring runs until one is left.
+ */
+static int sort_recs(struct trace *t)
+{
+	struct trace_rec *a = t->recs, *b;
+	size_t n = t->n_recs, i;
+	bool sorted = false;
+
+	/* often one CPU was busy and the records are in order already */
+	for (i = 1; i < n && rec_cmp(&a[i - 1], &a[i]) <= 0; i++)
+		;
+	if (i >= n)
+		return 0;
+	if (grow((void **)&t->tmp, &t->cap_tmp, n, sizeof(*t->tmp)))
+		return -1;
+	b = t->tmp;
+	while (!sorted) {
+		size_t o = 0;
+
+		i = 0;
+		sorted = true;
+		while (i < n) {
+			size_t m = i + 1, e;
+
+			while (m < n && rec_cmp(&a[m - 1], &a[m]) <= 0)
+				m++;
+			e = m;
+			if (m < n) {
+				sorted = false;
+				for (e = m + 1;
+				     e < n && rec_cmp(&a[e - 1], &a[e]) <= 0;)
+					e++;
+			}
+			/* merge a[i..m) and a[m..e) into b[o..] */
+			for (size_t x = i, y = m; x < m || y < e;) {
+				if (y >= e ||
+				    (x < m && rec_cmp(&a[x], &a[y]) <= 0))
+					b[o++] = a[x++];
+				else
+					b[o++] = a[y++];
+			}
+			i = e;
+		}
+		/* b holds this pass; swap roles */
+		t->tmp = a;
+		a = b;
+		b = t->tmp;
+	}
+	/* a is sorted; make it t->recs and keep the other as scratch */
+	t->tmp = b;
+	if (a != t->recs) {
+		size_t cap = t->cap_recs;
+
+		t->recs = a;
+		t->cap_recs = t->cap_tmp;
+		t->cap_tmp = cap;
+	}
+	return 0;
+}
+
 int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		uint64_t *wm, const struct trace_loss **losses,
 		size_t *n_losses, bool *more)
@@ -690,27 +764,23 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 
 	*more = false;
 	for (int c = 0; c < t->n_cpus; c++) {
-		bool empty, cpu_more = false;
-		uint64_t cpu_mark;
+		struct trace_cpu *tc = &t->cpus[c];
+		bool empty;
 
-		if (!t->cpus[c].map)
+		if (!tc->map)
 			continue;
-		if (drain_cpu(t, c, &empty, &cpu_more))
+		tc->more = false;
+		if (drain_cpu(t, c, &empty, &tc->more))
 			return -1;
-		*more |= cpu_more;
-		cpu_mark = empty ? (start > t->slack_ns ? start - t->slack_ns :
-							  0) :
-				   t->cpus[c].last_ts;
-		if (cpu_mark < mark)
-			mark = cpu_mark;
+		tc->wm = empty ? (start > t->slack_ns ? start - t->slack_ns :
+							0) :
+				 tc->last_ts;
+		*more |= tc->more;
+		if (tc->wm < mark)
+			mark = tc->wm;
 	}
-	for (size_t i = 1; i < t->n_recs; i++) {
-		/* often one CPU was busy and the records are in order already */
-		if (rec_cmp(&t->recs[i - 1], &t->recs[i]) > 0) {
-			qsort(t->recs, t->n_recs, sizeof(*t->recs), rec_cmp);
-			break;
-		}
-	}
+	if (sort_recs(t))
+		return -1;
 	for (k = 0; k < t->n_recs && t->recs[k].ts <= mark; k++)
 		;
 	/* Keep the rest for next time, in their own arena. */
@@ -734,6 +804,28 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 	*losses = t->losses;
 	*n_losses = t->n_losses;
 	return 0;
+}
+
+int trace_cpu_fd(const struct trace *t, int cpu)
+{
+	return cpu < t->n_cpus && t->cpus[cpu].map ? t->cpus[cpu].fd : -1;
+}
+
+int trace_n_cpus(const struct trace *t)
+{
+	return t->n_cpus;
+}
+
+uint64_t trace_take_peak(struct trace *t)
+{
+	uint64_t peak = 0;
+
+	for (int c = 0; c < t->n_cpus; c++) {
+		if (t->cpus[c].got > peak)
+			peak = t->cpus[c].got;
+		t->cpus[c].got = 0;
+	}
+	return peak;
 }
 
 /*

@@ -58,7 +58,7 @@ struct transport {
 	struct event *retry, *hb;
 	struct bytebuf buf, plain;
 	uint32_t max_frame;
-	bool peer_deflate;
+	bool peer_deflate, peer_columns;
 };
 
 static void connect_now(evutil_socket_t fd, short what, void *arg);
@@ -148,10 +148,11 @@ static void pump(struct transport *t)
 				first > t->next_send ? first : t->next_send + 1;
 			continue;
 		}
-		if ((info.flags & SPOOL_DEFLATED) && !t->peer_deflate) {
+		if (((info.flags & SPOOL_DEFLATED) && !t->peer_deflate) ||
+		    ((info.flags & SPOOL_COLUMNS) && !t->peer_columns)) {
 			/* spooled compressed for an earlier collector */
-			if (encoder_inflate_frame(t->buf.data, t->buf.len,
-						  &t->plain)) {
+			if (encoder_inflate_frame(t->schema, t->buf.data,
+						  t->buf.len, &t->plain)) {
 				pr_err("batch %llu in the spool is damaged: %m",
 				       (unsigned long long)t->next_send);
 				t->next_send++;
@@ -203,9 +204,10 @@ static void on_hello_ack(struct transport *t, const Netrv__HelloAck *a)
 	if (a->max_frame && a->max_frame < FRAME_HARD_MAX)
 		t->max_frame = a->max_frame;
 	t->peer_deflate = a->accepts_deflate;
-	if (t->src->peer_deflate)
-		t->src->peer_deflate(t->src,
-				     t->p.deflate && a->accepts_deflate);
+	t->peer_columns = a->accepts_columns;
+	if (t->src->peer_codec)
+		t->src->peer_codec(t->src, t->p.deflate && a->accepts_deflate,
+				   t->p.deflate && a->accepts_columns);
 	if (send_msg(t, FRAME_SCHEMA, &t->schema->pb.base)) {
 		pr_err("cannot send schema: %m");
 		drop_conn(t, true);
@@ -364,16 +366,36 @@ fail:
 	drop_conn(t, true);
 }
 
+/*
+ * One-shot timer, re-armed for when the heartbeat is due: heartbeat after
+ * the last frame sent (a timer polling 4x per period woke the agent
+ * 50 times a second for nothing).
+ */
+static void hb_arm(struct transport *t, uint64_t in_ns)
+{
+	struct timeval tv = { .tv_sec = in_ns / NSEC_PER_SEC,
+			      .tv_usec = in_ns % NSEC_PER_SEC / 1000 };
+
+	if (event_add(t->hb, &tv))
+		pr_err("cannot arm the heartbeat timer");
+}
+
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct transport *t = arg;
 	Netrv__Heartbeat hb = NETRV__HEARTBEAT__INIT;
 	Netrv__ClockStatus cs;
-	uint64_t wm = 0;
+	uint64_t wm = 0, since = clocks_now(CLOCK_MONOTONIC) - t->last_tx_ns;
 
-	if (t->state != T_STREAMING ||
-	    clocks_now(CLOCK_MONOTONIC) - t->last_tx_ns < t->p.heartbeat_ns)
+	if (t->state != T_STREAMING) {
+		hb_arm(t, t->p.heartbeat_ns);
 		return;
+	}
+	if (since < t->p.heartbeat_ns) {
+		hb_arm(t, t->p.heartbeat_ns - since);
+		return;
+	}
+	hb_arm(t, t->p.heartbeat_ns);
 	t->src->status(t->src, &wm, &cs);
 	/* Never promise past what is still waiting in the spool. */
 	if (t->next_send < spool_next_seq(t->spool) && wm > t->sent_wm)
@@ -450,10 +472,9 @@ struct transport *transport_create(struct event_base *base,
 	if (!t->ctx)
 		goto fail;
 	t->retry = evtimer_new(base, connect_now, t);
-	t->hb = event_new(base, -1, EV_PERSIST, on_heartbeat, t);
-	/* check 4x per period */
-	tv.tv_sec = p->heartbeat_ns / 4 / NSEC_PER_SEC;
-	tv.tv_usec = p->heartbeat_ns / 4 % NSEC_PER_SEC / 1000;
+	t->hb = event_new(base, -1, 0, on_heartbeat, t);
+	tv.tv_sec = p->heartbeat_ns / NSEC_PER_SEC;
+	tv.tv_usec = p->heartbeat_ns % NSEC_PER_SEC / 1000;
 	if (!t->retry || !t->hb || event_add(t->hb, &tv))
 		goto fail;
 	connect_now(-1, 0, t);

@@ -13,14 +13,17 @@ record (top-level instance, the same events) writes trace.dat.
 
   CPU/event: agent = its thread's run time (/proc/PID/schedstat) over the
              window; trace-cmd = user+system time of trace-cmd and its
-             per-CPU recorders (wait4 rusage), start to finish.
+             per-CPU recorders (wait4 rusage), start to finish, over the
+             events trace.dat holds (trace-cmd report: it drops events
+             when it falls behind on a loaded machine).
   bytes/event: agent = frame bytes the receiver got (protobuf, before TLS;
-             compressed batches unless --plain);
+             batches in column form with zstd unless --codec says
+             otherwise: deflate = zlib-compressed fields, plain = none);
              trace-cmd = size of trace.dat, run twice: default (compressed)
              and --compression none.
 
 usage: agent_overhead.py [--build DIR] [--rate EVENTS/S] [--seconds S]
-                         [--workload dlm|flock]
+                         [--workload dlm|flock] [--codec columns|deflate|plain]
                          [--set section.key=value ...]
 Needs root and tracefs.  Prints a table; it asserts nothing.
 """
@@ -39,8 +42,14 @@ ap.add_argument('--build', default='build')
 ap.add_argument('--rate', type=int, default=20000, help='events per second')
 ap.add_argument('--seconds', type=float, default=5.0)
 ap.add_argument('--workload', choices=['dlm', 'flock'], default='dlm')
-ap.add_argument('--plain', action='store_true',
-                help='receiver does not accept compressed batches')
+ap.add_argument('--codec', choices=['columns', 'deflate', 'plain'],
+                default='columns',
+                help='what the receiver accepts: column form + zstd (and '
+                'zlib), zlib-compressed fields only, or nothing')
+ap.add_argument('--plain', action='store_const', const='plain', dest='codec',
+                help='same as --codec plain')
+ap.add_argument('--dump', help='keep the schema and batch payloads the '
+                'receiver got in this file (receiver --dump)')
 ap.add_argument('--set', action='append', default=[],
                 help='agent option override, e.g. agent.drain_interval=20ms')
 args = ap.parse_args()
@@ -103,6 +112,15 @@ def trace_cmd_run(extra, out, pairs):
     return ru.ru_utime + ru.ru_stime, os.path.getsize(out), (a1 - a0) / 1e9
 
 
+def trace_cmd_events(path):
+    """Events trace.dat holds: trace-cmd loses some when it falls behind."""
+    short = event.split(':')[1]
+    r = subprocess.run(['trace-cmd', 'report', '-i', path, '-q'],
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                       text=True)
+    return sum(1 for l in r.stdout.splitlines() if f' {short}:' in l)
+
+
 def received_stats():
     ev = by = 0
     for l in open(f'{T}/received'):
@@ -119,7 +137,9 @@ try:
     rec = start([receiver, '--ca', f'{T}/pki/ca.crt', '--cert',
                  f'{T}/pki/collector.crt', '--key', f'{T}/pki/collector.key',
                  '--port-file', f'{T}/port', '--out', f'{T}/received']
-                + ([] if args.plain else ['--deflate']))
+                + {'columns': ['--deflate', '--columns'],
+                   'deflate': ['--deflate'], 'plain': []}[args.codec]
+                + (['--dump', os.path.abspath(args.dump)] if args.dump else []))
     wait_file(f'{T}/port', r'\d+')
     port = open(f'{T}/port').read().strip()
     open(f'{T}/agent.conf', 'w').write(f"""[agent]
@@ -148,31 +168,45 @@ fetchargs = ls_id=%di:u32 lkb_id=%si:u32 mode=%dx:s32 res_name=+0(%cx):string
     else:
         event = f'netrv_bench:{uprobe}'
         pairs = int(args.rate * args.seconds)
+    time.sleep(0.5)
+    i0 = runtime_ns(agent_p.pid)
+    time.sleep(3)
+    idle_ms = (runtime_ns(agent_p.pid) - i0) / 1e6 / 3
     results = []
     for label, extra in (('default (compressed)', ''),
                          ('--compression none', '--compression none')):
         ev0 = received_stats()
         tc_cpu, tc_bytes, ag_cpu = trace_cmd_run(extra, f'{T}/trace-{len(results)}.dat', pairs)
         ev = received_stats() - ev0
-        results.append((label, tc_cpu, tc_bytes, ag_cpu, ev))
+        results.append((label, tc_cpu, tc_bytes, ag_cpu, ev,
+                        trace_cmd_events(f'{T}/trace-{len(results)}.dat')))
     rec.send_signal(signal.SIGTERM)
     rec.wait()
     m = re.search(r'stats bytes=(\d+) events=(\d+)', open(f'{T}/received').read())
     wire, wire_ev = int(m.group(1)), int(m.group(2))
     print(f'workload {args.workload}: {event} at {args.rate} events/s for '
           f'{args.seconds} s, agent options {args.set or "default"}, '
-          f'{"plain" if args.plain else "compressed"} batches')
-    print(f'{"":34} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
-    for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
+          f'codec {args.codec}')
+    print(f'{"":40} {"agent":>10} {"trace-cmd":>10} {"ratio":>7}')
+    for label, tc_cpu, tc_bytes, ag_cpu, ev, tc_ev in results:
         a = ag_cpu / ev * 1e9
-        t = tc_cpu / ev * 1e9
-        print(f'CPU ns/event, trace-cmd {label:20}'[:34].ljust(34) +
+        t = tc_cpu / tc_ev * 1e9
+        print(f'CPU ns/event, trace-cmd {label}'.ljust(40) +
               f' {a:10.0f} {t:10.0f} {a / t:7.2f}')
     wire_per = wire / wire_ev
-    for label, tc_cpu, tc_bytes, ag_cpu, ev in results:
-        t = tc_bytes / ev
-        print(f'bytes/event, trace.dat {label:20}'[:34].ljust(34) +
+    for label, tc_cpu, tc_bytes, ag_cpu, ev, tc_ev in results:
+        t = tc_bytes / tc_ev
+        print(f'bytes/event, trace.dat {label}'.ljust(40) +
               f' {wire_per:10.1f} {t:10.1f} {wire_per / t:7.2f}')
+    lost = sum(int(re.search(r'count=(\d+)', l).group(1))
+               for l in open(f'{T}/received') if l.startswith('loss '))
+    print(f'events: {wire_ev} received by the agent\'s peer, '
+          f'{lost} reported lost (overrun)')
+    for label, tc_cpu, tc_bytes, ag_cpu, ev, tc_ev in results:
+        print(f'run with trace-cmd {label}: agent {ev} events, trace.dat '
+              f'{tc_ev} (trace-cmd figures are per event it recorded)')
+    print(f'agent CPU while idle (no events, before the runs): '
+          f'{idle_ms:.2f} ms per second')
     print(f'(agent: {wire} frame bytes for {wire_ev} events over the whole run, '
           f'TLS adds ~0.2%; trace.dat sizes include its headers)')
 finally:
@@ -198,4 +232,7 @@ finally:
             f.write(f'-:netrv_bench/{uprobe}\n')
     except OSError:
         pass
-    shutil.rmtree(T, ignore_errors=True)
+    if not os.environ.get("NETRV_KEEP"):
+        shutil.rmtree(T, ignore_errors=True)
+    else:
+        print(f"kept {T}")

@@ -20,6 +20,7 @@
 
 #define LOG_SUBSYS "collector"
 #include "clocks.h"
+#include "colpack.h"
 #include "escape.h"
 #include "ingest.h"
 #include "log.h"
@@ -63,6 +64,7 @@ struct pipeline {
 	uint64_t checkpoints;
 	struct ctoken *tokens;
 	size_t n_tokens;
+	struct colpack *colpack; /* expands Batch.columns_zstd */
 };
 
 static uint64_t now_mono(void)
@@ -332,6 +334,11 @@ struct pipeline *pipeline_create(struct event_base *base,
 		return NULL;
 	p->base = base;
 	p->cfg = *cfg;
+	p->colpack = colpack_create(1);
+	if (!p->colpack) {
+		free(p);
+		return NULL;
+	}
 	p->wal = wal_open(&wc);
 	p->merge = merge_create(cfg->liveness_ns);
 	p->sync_ev = evtimer_new(base, sync_cb, p);
@@ -432,6 +439,8 @@ static int replay_cb(void *arg, const char *node, enum frame_type type,
 		return 0;
 	b = (Netrv__Batch *)msg_unpack(&f, NULL);
 	if (!b || !(s = pnode_schema(n, b->schema_id)) ||
+	    colpack_expand_batch(p->colpack, b, s->by_id, s->n_by_id, err,
+				 sizeof(err)) ||
 	    schema_check_batch(s, b, err, sizeof(err))) {
 		pr_err("WAL of %s: batch %" PRIu64
 		       " cannot be replayed; its events are lost",
@@ -522,6 +531,7 @@ void pipeline_destroy(struct pipeline *p)
 	free(p->tokens);
 	free(p->nodes);
 	wal_close(p->wal);
+	colpack_destroy(p->colpack);
 	free(p);
 }
 
@@ -563,6 +573,7 @@ struct pnode *pipeline_hello(struct pipeline *p, struct session *s,
 	ack.last_seq = ackable(p, n);
 	ack.max_frame = p->cfg.max_frame;
 	ack.collector_version = NETRV_VERSION;
+	ack.accepts_columns = true;
 	n->acked = ack.last_seq;
 	session_send(s, FRAME_HELLO_ACK, &ack.base);
 	pr_info("%s: hello: session %016" PRIx64
@@ -609,7 +620,9 @@ static int on_batch(struct pipeline *p, struct pnode *n, struct session *s,
 		protobuf_c_message_free_unpacked(&b->base, NULL);
 		return -1;
 	}
-	if (schema_check_batch(sc, b, err, sizeof(err))) {
+	if (colpack_expand_batch(p->colpack, b, sc->by_id, sc->n_by_id, err,
+				 sizeof(err)) ||
+	    schema_check_batch(sc, b, err, sizeof(err))) {
 		session_refuse(s, NETRV__GOODBYE_CODE__GOODBYE_PROTOCOL,
 			       "batch %" PRIu64 ": %s", b->seq, err);
 		protobuf_c_message_free_unpacked(&b->base, NULL);

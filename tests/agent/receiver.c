@@ -17,8 +17,11 @@
  *
  * Integers print in decimal, strings quoted with \xNN escapes, byte arrays
  * in hex.  Usage: receiver --ca F --cert F --key F --port-file F --out F
- * [--ack-delay-ms N] [--state FILE] [--port N] [--deflate].  --deflate
- * accepts compressed batches.  It listens on 127.0.0.1
+ * [--ack-delay-ms N] [--state FILE] [--port N] [--deflate] [--columns]
+ * [--dump FILE].  --deflate accepts zlib-compressed fields, --columns
+ * batches in column form (lib/colpack.h; expanded before printing), --dump
+ * appends every Schema and Batch payload as received to FILE (u8 frame
+ * type, u32 length, payload) for tests/agent/test_colpack.  It listens on 127.0.0.1
  * (port 0 unless --port) and writes the port.  --state keeps the last batch seq in FILE, so a
  * receiver killed and restarted resumes like a durable collector.
  */
@@ -41,6 +44,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "colpack.h"
 #include "evpack.h"
 #include "frame.h"
 #include "msg.h"
@@ -57,7 +61,9 @@ static Netrv__Schema *schema;
 static struct evpack_value vals[256];
 static int ack_delay_ms;
 static uint64_t total_bytes, total_events;
-static bool accept_deflate;
+static bool accept_deflate, accept_columns;
+static struct colpack *colpack;
+static FILE *dump;
 static struct bytebuf inflated;
 static int state_fd = -1; /* --state: last_seq survives a kill -9 */
 
@@ -214,6 +220,15 @@ static int on_frame(struct conn *c, const struct frame *f)
 {
 	ProtobufCMessage *m = msg_unpack(f, NULL);
 
+	if (dump && (f->type == FRAME_SCHEMA || f->type == FRAME_BATCH)) {
+		uint8_t t = (uint8_t)f->type;
+
+		fwrite(&t, 1, 1, dump);
+		fwrite(&f->len, 4, 1, dump);
+		fwrite(f->payload, 1, f->len, dump);
+		fflush(dump);
+	}
+
 	total_bytes += FRAME_HEADER_SIZE + f->len;
 	if (!m) {
 		fprintf(out, "error malformed %s\n", frame_type_str(f->type));
@@ -230,6 +245,7 @@ static int on_frame(struct conn *c, const struct frame *f)
 		a.last_seq = last_seq;
 		a.collector_version = "test-receiver";
 		a.accepts_deflate = accept_deflate;
+		a.accepts_columns = accept_columns;
 		send_msg(c, FRAME_HELLO_ACK, &a.base);
 		break;
 	}
@@ -256,7 +272,20 @@ static int on_frame(struct conn *c, const struct frame *f)
 	case FRAME_BATCH: {
 		Netrv__Ack a = NETRV__ACK__INIT;
 
-		on_batch((Netrv__Batch *)m);
+		Netrv__Batch *b = (Netrv__Batch *)m;
+		char err[128];
+
+		if (b->columns_zstd.len &&
+		    (!accept_columns || !schema ||
+		     colpack_expand_batch(
+			     colpack, b,
+			     (const Netrv__EventType *const *)schema->types,
+			     schema->n_types, err, sizeof(err)))) {
+			fprintf(out, "error seq=%" PRIu64 " bad columns\n",
+				b->seq);
+			break;
+		}
+		on_batch(b);
 		fflush(out);
 		if (state_fd >= 0) {
 			char st[24];
@@ -369,7 +398,8 @@ int main(int argc, char **argv)
 		{ "key", 1, NULL, 'k' },     { "port-file", 1, NULL, 'p' },
 		{ "out", 1, NULL, 'o' },     { "ack-delay-ms", 1, NULL, 'd' },
 		{ "state", 1, NULL, 's' },   { "port", 1, NULL, 'P' },
-		{ "deflate", 0, NULL, 'z' }, { NULL },
+		{ "deflate", 0, NULL, 'z' }, { "columns", 0, NULL, 'C' },
+		{ "dump", 1, NULL, 'D' },    { NULL },
 	};
 	while ((opt = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (opt) {
@@ -393,6 +423,19 @@ int main(int argc, char **argv)
 			break;
 		case 'z':
 			accept_deflate = true;
+			break;
+		case 'C':
+			accept_columns = true;
+			colpack = colpack_create(1);
+			if (!colpack)
+				return 1;
+			break;
+		case 'D':
+			dump = fopen(optarg, "ae");
+			if (!dump) {
+				perror(optarg);
+				return 1;
+			}
 			break;
 		case 'P':
 			sin.sin_port = htons((uint16_t)atoi(optarg));

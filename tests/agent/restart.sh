@@ -6,7 +6,7 @@
 # after the restart; the spool resends what the receiver had not got.
 . "$(dirname "$0")/lib.sh"
 
-start_receiver
+start_receiver --columns
 write_config "$T/agent.conf" "[agent]" "events = filelock:flock_lock_inode"
 start_agent "$T/agent.conf"
 wait_session

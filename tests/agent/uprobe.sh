@@ -9,7 +9,7 @@
 EV="probe_$$"
 MID=$((0x4e520000 + $$ % 65536))
 UPROBES+=("netrv_test/$EV" "netrv_test/${EV}b")
-start_receiver
+start_receiver --columns
 write_config "$T/agent.conf" "[agent]" "events = none" \
 	"[uprobe $EV]" "system = netrv_test" "binary = $UPROBE_TARGET" \
 	"symbol = netrv_probe_me" \
