@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""vm-netrv-check - what the collector made of a VM cluster's DLM run.
+
+    vm-netrv-check.py COLLECTOR_DIR --run RUNDIR --nodes N --metrics FILE
+                      [--expect healthy|clock-bound] [--since-verdict K]
+                      [--only-node NODE --after-tai NS] [--trace-check JSON]
+
+COLLECTOR_DIR is STATE/collector of deploy/vm/cluster.sh (events.jsonl, the
+collector's event log; verdicts.jsonl, its verdict log).  RUNDIR is what
+`cluster.sh dlm-run RUN` left (nodeK/dlm-trace.txt, recorded by a second
+tracefs instance in each guest at the same time as the agent's).  METRICS is
+the collector's /metrics text.
+
+Checks:
+  - arrival: per node and per dlm:* event (lock_start, ast, unlock_start,
+    send_message, recv_message), the collector's events inside the run's
+    time window (first to last traced event of that node, widened by 2 ms)
+    are at least as many as the guest's own trace holds, and inside the
+    window narrowed by 2 ms at most as many: the agent lost nothing and
+    made nothing up;
+  - causality: the lock engine matched (netrv_lock_messages_matched_total)
+    at least 90% of the dlm_recv_message events the collector received;
+  - verdicts (only those after the first K lines of the verdict log):
+    healthy: none of class definite, possible, clock-bound, protocol or
+    incomplete; clock-bound: at least one clock-bound verdict, each naming
+    two different nodes with send TAI - eps beyond recv TAI + eps.
+--trace-check: the collector's clock-bound verdicts must be no more than the
+receives dlm-trace-check.py saw stamped before their sends (it uses eps 0).
+--only-node/--after-tai: only the arrival of NODE's events after TAI NS
+(e.g. while it is partitioned from the cluster).
+Prints a summary; exit 0 when every check holds, 1 otherwise.
+"""
+import argparse
+import collections
+import json
+import os
+import re
+import sys
+
+LINE = re.compile(r'^\s*(?P<task>.*?)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+'
+                  r'(?P<sec>\d+)\.(?P<frac>\d+):\s+(?P<event>\w+):')
+EVENTS = ('dlm_lock_start', 'dlm_ast', 'dlm_unlock_start',
+          'dlm_send_message', 'dlm_recv_message')
+SLACK_NS = 2_000_000
+BAD_HEALTHY = ('definite', 'possible', 'clock-bound', 'protocol', 'incomplete')
+
+failures = []
+
+
+def check(ok, what):
+    print(('ok   ' if ok else 'FAIL ') + what)
+    if not ok:
+        failures.append(what)
+
+
+def trace_times(path):
+    """{event: [tai_ns...]} of a tracefs text trace (trace clock tai)."""
+    out = collections.defaultdict(list)
+    with open(path, errors='replace') as f:
+        for line in f:
+            if line.startswith('#'):
+                continue
+            m = LINE.match(line)
+            if not m or m.group('event') not in EVENTS:
+                continue
+            frac = m.group('frac')
+            ns = int(m.group('sec')) * 10**9 + int(frac) * 10**(9 - len(frac))
+            out[m.group('event')].append(ns)
+    return out
+
+
+def collector_events(path):
+    """{node: {event: [tai_ns...]}} from the collector's event log."""
+    out = collections.defaultdict(lambda: collections.defaultdict(list))
+    with open(path) as f:
+        for line in f:
+            ev = json.loads(line)
+            name = ev.get('event', '')
+            if not name.startswith('dlm:'):
+                continue
+            out[ev['node']][name[4:]].append(ev['tai_ns'])
+    return out
+
+
+def metric(text, name):
+    for line in text.splitlines():
+        if line.startswith(name + ' ') or line.startswith(name + '{'):
+            return float(line.split()[-1])
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('collector')
+    ap.add_argument('--run', required=True)
+    ap.add_argument('--nodes', type=int, required=True)
+    ap.add_argument('--metrics', required=True)
+    ap.add_argument('--expect', choices=('healthy', 'clock-bound'),
+                    default='healthy')
+    ap.add_argument('--since-verdict', type=int, default=0)
+    ap.add_argument('--only-node')
+    ap.add_argument('--after-tai', type=int, default=0)
+    ap.add_argument('--trace-check',
+                    help="dlm-trace-check.py's --json report of the same run")
+    a = ap.parse_args()
+
+    got = collector_events(os.path.join(a.collector, 'events.jsonl'))
+    nodes = [f'node{n}' for n in range(1, a.nodes + 1)]
+    if a.only_node:
+        nodes = [a.only_node]
+    for node in nodes:
+        tr = trace_times(os.path.join(a.run, node, 'dlm-trace.txt'))
+        for name in EVENTS:
+            t = [x for x in tr.get(name, []) if x > a.after_tai]
+            c = got[node].get(name, [])
+            if not t:
+                check(False, f'{node} {name}: none in the guest trace')
+                continue
+            lo, hi = min(t), max(t)
+            wide = sum(lo - SLACK_NS <= x <= hi + SLACK_NS for x in c)
+            narrow_t = sum(lo + SLACK_NS <= x <= hi - SLACK_NS for x in t)
+            narrow_c = sum(lo + SLACK_NS <= x <= hi - SLACK_NS for x in c)
+            check(wide >= len(t) and narrow_c <= narrow_t,
+                  f'{node} {name}: guest trace {len(t)}, collector {wide} '
+                  f'in the window (narrowed: {narrow_t} / {narrow_c})')
+    if a.only_node:
+        return
+
+    with open(a.metrics) as f:
+        mtext = f.read()
+    matched = metric(mtext, 'netrv_lock_messages_matched_total') or 0
+    recvs = sum(len(got[n].get('dlm_recv_message', [])) for n in got)
+    check(recvs > 0 and matched >= 0.9 * recvs,
+          f'send/recv pairs matched by the lock engine: {int(matched)} of '
+          f'{recvs} receives')
+    for m in ('netrv_lock_pairs_checked_total',):
+        print(f'     {m} {metric(mtext, m)}')
+    for line in mtext.splitlines():
+        if line.startswith('netrv_lock_pairs_safe_total'):
+            print('     ' + line)
+
+    verdicts = []
+    vpath = os.path.join(a.collector, 'verdicts.jsonl')
+    if os.path.exists(vpath):
+        with open(vpath) as f:
+            verdicts = [json.loads(x) for x in f][a.since_verdict:]
+    by = collections.Counter(v['class'] for v in verdicts)
+    print(f'     verdicts: {dict(by) or "none"}')
+    for v in verdicts[:5]:
+        print(f'     e.g. {v["class"]}: {v.get("reason", "")} '
+              f'{json.dumps(v.get("resource"))}')
+    if a.expect == 'healthy':
+        for cl in BAD_HEALTHY:
+            check(by[cl] == 0, f'no {cl} verdicts ({by[cl]})')
+    else:
+        cb = [v for v in verdicts if v['class'] == 'clock-bound']
+        good = [v for v in cb
+                if v.get('message', {}).get('excess_ns', 0) > 0 and
+                v['message']['send']['node'] != v['message']['recv']['node']]
+        check(len(cb) > 0 and len(good) == len(cb),
+              f'clock-bound verdicts: {len(cb)}, each a send stamped after '
+              f'its receive beyond both eps on two nodes: {len(good)}')
+        if a.trace_check:
+            with open(a.trace_check) as f:
+                tc = json.load(f)
+            # The trace check counts every receive stamped before its send
+            # (eps 0); the collector only those beyond both nodes' eps.
+            check(0 < len(cb) <= tc['violations'],
+                  f'collector clock-bound verdicts {len(cb)} <= receives '
+                  f'stamped before their sends in the guest traces '
+                  f'{tc["violations"]}')
+        if good:
+            ex = sorted(v['message']['excess_ns'] for v in good)
+            print(f'     excess: min {ex[0] / 1e6:.1f} ms, median '
+                  f'{ex[len(ex) // 2] / 1e6:.1f} ms, max {ex[-1] / 1e6:.1f} ms')
+
+
+if __name__ == '__main__':
+    main()
+    if failures:
+        print(f'vm-netrv-check: {len(failures)} check(s) failed', file=sys.stderr)
+        sys.exit(1)
+    print('vm-netrv-check: all checks passed')
