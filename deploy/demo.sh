@@ -4,6 +4,8 @@
 # its dashboard.
 #
 #   deploy/demo.sh [--nodes N]      start, wait for Ctrl-C, tear down
+#   deploy/demo.sh --vm [--port P]  the QEMU cluster with the kernel DLM
+#                                   instead (deploy/vm/demo.sh)
 #   deploy/demo.sh start|stop|status
 #   deploy/demo.sh fault on|off
 set -euo pipefail
@@ -13,6 +15,10 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build >/dev/null
 cmake --build build -j"$(nproc)"
 
+if [ "${1:-}" = --vm ]; then
+	shift
+	exec deploy/vm/demo.sh "$@"
+fi
 if [ -x deploy/cluster/local.sh ]; then
 	exec deploy/cluster/local.sh "$@"
 fi
