@@ -663,6 +663,26 @@ static void test_dlm_612(void)
 	dlm_unlock(&n1, 3, 0);
 	dlm_ast_612(&n1, 3, 0, 0xfe);
 	CHECK_INT(s.n, 0);
+
+	/* a down-convert EX -> NL is relied on from its request: another
+	 * node's PW may be granted before the convert's own ast */
+	dlm_lock(&n1, 5, 5, 0);
+	dlm_ast_612(&n1, 5, 0, 0);
+	dlm_lock(&n2, 6, 4, 0);
+	dlm_lock(&n1, 5, 0, 0x4);
+	dlm_ast_612(&n2, 6, 0, 0);
+	dlm_ast_612(&n1, 5, 0, 0);
+	CHECK_INT(s.n, 0);
+	/* and a real conflict is still caught: PR next to n2's PW */
+	dlm_lock(&n3, 7, 3, 0);
+	dlm_ast_612(&n3, 7, 0, 0);
+	CHECK_INT(s.n, 1);
+	dlm_unlock(&n1, 5, 0);
+	dlm_ast_612(&n1, 5, 0, 0xfe);
+	dlm_unlock(&n2, 6, 0);
+	dlm_ast_612(&n2, 6, 0, 0xfe);
+	dlm_unlock(&n3, 7, 0);
+	dlm_ast_612(&n3, 7, 0, 0xfe);
 	REQUIRE(!models_consumer_stats(c, "dlm_lock", &st));
 	CHECK_INT(st.instances, 0);
 	REQUIRE(!models_consumer_stats(c, "dlm_resource", &st));

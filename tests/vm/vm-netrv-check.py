@@ -13,11 +13,11 @@ the collector's /metrics text.
 
 Checks:
   - arrival: per node and per dlm:* event (lock_start, ast, unlock_start,
-    send_message, recv_message), the collector's events inside the run's
-    time window (first to last traced event of that node, widened by 2 ms)
-    are at least as many as the guest's own trace holds, and inside the
-    window narrowed by 2 ms at most as many: the agent lost nothing and
-    made nothing up;
+    send_message, recv_message), every event of the guest's own trace
+    (identified by lkb_id + res_name, or sender + dst + seq + m_type) is in
+    the collector's event log within the run's time window widened by
+    30 ms, and the collector has none that the trace lacks inside the window
+    narrowed by 30 ms: the agent lost nothing and made nothing up;
   - causality: the lock engine matched (netrv_lock_messages_matched_total)
     at least 90% of the dlm_recv_message events the collector received;
   - verdicts (only those after the first K lines of the verdict log):
@@ -38,11 +38,53 @@ import re
 import sys
 
 LINE = re.compile(r'^\s*(?P<task>.*?)-(?P<pid>\d+)\s+\[(?P<cpu>\d+)\]\s+\S+\s+'
-                  r'(?P<sec>\d+)\.(?P<frac>\d+):\s+(?P<event>\w+):')
-EVENTS = ('dlm_lock_start', 'dlm_ast', 'dlm_unlock_start',
-          'dlm_send_message', 'dlm_recv_message')
-SLACK_NS = 2_000_000
+                  r'(?P<sec>\d+)\.(?P<frac>\d+):\s+(?P<event>\w+):\s?(?P<rest>.*)$')
+FIELD = re.compile(r'(\w+)=(\S*)')
+# An event's identity: lkb ids are printed in hex, res_name as hex bytes.
+KEYS = {
+    'dlm_lock_start': ('lkb_id', 'res_name'),
+    'dlm_ast': ('lkb_id', 'res_name'),
+    'dlm_unlock_start': ('lkb_id', 'res_name'),
+    'dlm_send_message': ('h_nodeid', 'dst', 'h_seq', 'seq', 'm_type'),
+    'dlm_recv_message': ('h_nodeid', 'dst', 'h_seq', 'seq', 'm_type'),
+}
+EVENTS = tuple(KEYS)
+# How far the agent's TAI (trace clock mono + a per-batch offset) may be
+# from the tracing instance's tai clock: the guest's clock is slewed by up
+# to 2000 ppm between a record and its batch's offset reading.
+SLACK_NS = 30_000_000
 BAD_HEALTHY = ('definite', 'possible', 'clock-bound', 'protocol', 'incomplete')
+M_TYPES = {'REQUEST': 1, 'CONVERT': 2, 'UNLOCK': 3, 'CANCEL': 4,
+           'REQUEST_REPLY': 5, 'CONVERT_REPLY': 6, 'UNLOCK_REPLY': 7,
+           'CANCEL_REPLY': 8, 'GRANT': 9, 'BAST': 10, 'LOOKUP': 11,
+           'REMOVE': 12, 'LOOKUP_REPLY': 13, 'PURGE': 14}
+
+
+def trace_key(event, f):
+    out = []
+    for k in KEYS[event]:
+        v = f.get(k)
+        if v is None:
+            out.append(None)
+        elif k == 'lkb_id':
+            out.append(int(v, 16))
+        elif k == 'res_name':
+            out.append(bytes.fromhex(v) if v else b'')
+        elif k == 'm_type':
+            out.append(M_TYPES.get(v, v) if not v.isdigit() else int(v))
+        else:
+            out.append(int(v))
+    return tuple(out)
+
+
+def collector_key(event, f):
+    out = []
+    for k in KEYS[event]:
+        v = f.get(k)
+        if k == 'res_name' and v is not None:
+            v = v.encode('latin-1', 'backslashreplace')
+        out.append(v)
+    return tuple(out)
 
 failures = []
 
@@ -53,32 +95,34 @@ def check(ok, what):
         failures.append(what)
 
 
-def trace_times(path):
-    """{event: [tai_ns...]} of a tracefs text trace (trace clock tai)."""
+def trace_events(path):
+    """{event: [(tai_ns, key)...]} of a tracefs text trace (clock tai)."""
     out = collections.defaultdict(list)
     with open(path, errors='replace') as f:
         for line in f:
             if line.startswith('#'):
                 continue
             m = LINE.match(line)
-            if not m or m.group('event') not in EVENTS:
+            if not m or m.group('event') not in KEYS:
                 continue
             frac = m.group('frac')
             ns = int(m.group('sec')) * 10**9 + int(frac) * 10**(9 - len(frac))
-            out[m.group('event')].append(ns)
+            ev = m.group('event')
+            out[ev].append((ns, trace_key(ev, dict(FIELD.findall(m.group('rest'))))))
     return out
 
 
 def collector_events(path):
-    """{node: {event: [tai_ns...]}} from the collector's event log."""
+    """{node: {event: [(tai_ns, key)...]}} from the collector's event log."""
     out = collections.defaultdict(lambda: collections.defaultdict(list))
     with open(path) as f:
         for line in f:
             ev = json.loads(line)
-            name = ev.get('event', '')
-            if not name.startswith('dlm:'):
+            name = ev.get('event', '')[4:]
+            if not ev.get('event', '').startswith('dlm:') or name not in KEYS:
                 continue
-            out[ev['node']][name[4:]].append(ev['tai_ns'])
+            out[ev['node']][name].append(
+                (ev['tai_ns'], collector_key(name, ev['fields'])))
     return out
 
 
@@ -109,20 +153,25 @@ def main():
     if a.only_node:
         nodes = [a.only_node]
     for node in nodes:
-        tr = trace_times(os.path.join(a.run, node, 'dlm-trace.txt'))
+        tr = trace_events(os.path.join(a.run, node, 'dlm-trace.txt'))
         for name in EVENTS:
-            t = [x for x in tr.get(name, []) if x > a.after_tai]
+            t = [x for x in tr.get(name, []) if x[0] > a.after_tai]
             c = got[node].get(name, [])
             if not t:
                 check(False, f'{node} {name}: none in the guest trace')
                 continue
-            lo, hi = min(t), max(t)
-            wide = sum(lo - SLACK_NS <= x <= hi + SLACK_NS for x in c)
-            narrow_t = sum(lo + SLACK_NS <= x <= hi - SLACK_NS for x in t)
-            narrow_c = sum(lo + SLACK_NS <= x <= hi - SLACK_NS for x in c)
-            check(wide >= len(t) and narrow_c <= narrow_t,
-                  f'{node} {name}: guest trace {len(t)}, collector {wide} '
-                  f'in the window (narrowed: {narrow_t} / {narrow_c})')
+            lo, hi = min(x[0] for x in t), max(x[0] for x in t)
+            want = collections.Counter(k for _, k in t)
+            wide = collections.Counter(
+                k for ts, k in c if lo - SLACK_NS <= ts <= hi + SLACK_NS)
+            inner = collections.Counter(
+                k for ts, k in c if lo + SLACK_NS <= ts <= hi - SLACK_NS)
+            missing = want - wide
+            extra = inner - want
+            check(not missing and not extra,
+                  f'{node} {name}: {len(t)} in the guest trace, all of them '
+                  f'at the collector ({sum(missing.values())} missing, '
+                  f'{sum(extra.values())} it has and the trace has not)')
     if a.only_node:
         return
 
