@@ -567,4 +567,6 @@ dlm-run) cmd_dlm_run "$@" ;;
 wait-sync) cmd_wait_sync "$@" ;;
 ns) load_state; echo "$NS" ;;
 *) die "unknown command '$cmd' (try --help)" ;;
-esac
+# "; exit" on the esac line: bash reads no further, so editing this file
+# while a command runs cannot break that command.
+esac; exit
