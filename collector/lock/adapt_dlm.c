@@ -10,8 +10,17 @@
  * relying on the stronger one at its request; a convert up keeps the old
  * mode until the new one is granted.  -EAGAIN (NOQUEUE), -DLM_ECANCEL and
  * other failures grant nothing.  With ALTPR/ALTCW, an ast flagged ALTMODE
- * grants the alternate mode.  The resource is (ls_id, res_name bytes),
- * so lockspaces are kept apart.
+ * grants the alternate mode.  A convert up with CONVDEADLK lets the DLM
+ * demote the granted mode to NL while it waits (to break a conversion
+ * deadlock; the holder learns it only from the completion ast), so
+ * reliance on the granted mode ends at that request.  The resource is
+ * (ls_id, res_name bytes), so lockspaces are kept apart.
+ *
+ * Linux 6.12 records dlm_ast of a lock taken from user space with
+ * sb_status and sb_flags swapped: sb_flags holds the status' low byte
+ * (0xfe -DLM_EUNLOCK, 0xff -DLM_ECANCEL, 0xf5 -EAGAIN, 0xdd -EDEADLK),
+ * sb_status the flags.  Real flags are at most 0x07, so such records are
+ * recognised and read back (ast_status()).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -23,11 +32,13 @@
 
 #define DLM_LKF_CANCEL 0x00000002
 #define DLM_LKF_CONVERT 0x00000004
+#define DLM_LKF_CONVDEADLK 0x00000040
 #define DLM_EUNLOCK 0x10002
 #define DLM_ECANCEL 0x10001
 #define DLM_LKF_ALTPR 0x00008000
 #define DLM_LKF_ALTCW 0x00010000
 #define DLM_SBF_ALTMODE 0x04
+#define DLM_SBF_VALID 0x07 /* DEMOTED | VALNOTVALID | ALTMODE */
 
 /* field slots, as engine.c resolves them */
 enum { F_LS, F_LKB, F_MODE, F_FLAGS, F_NAME, F_ERROR };
@@ -244,6 +255,11 @@ static void lock_start(struct lock_engine *e, struct lctx *c,
 		l->rq = -1;
 		return;
 	}
+	if ((flags & DLM_LKF_CONVERT) && (flags & DLM_LKF_CONVDEADLK) &&
+	    l->gr > 0) {
+		/* the DLM may demote it to NL at any time until the grant */
+		grant(e, l, c, 0, LOCK_EV_DOWNGRADE);
+	}
 	l->rq = (int)mode;
 	l->alt = (flags & DLM_LKF_ALTPR) ? 3 : (flags & DLM_LKF_ALTCW) ? 2 : -1;
 	lockt_note(e, l->res, c, holder_of(l), (int)mode, LOCK_EV_REQUEST);
@@ -273,12 +289,43 @@ static void fail(struct lock_engine *e, struct dlm_lkb *l, struct lctx *c)
 		lkb_free(e, l);
 }
 
+/*
+ * The ast's status and flags, read back when 6.12 swapped them (see the
+ * top of this file): flags beyond DLM_SBF_VALID are a status' low byte,
+ * a positive status is flags.
+ */
+static int64_t ast_status(const struct cevent *ev, const int16_t *f,
+			  int64_t *sbflags)
+{
+	int64_t status = ival(ev, f[FA_STATUS], 0);
+	int64_t flags = ival(ev, f[FA_SBFLAGS], 0);
+
+	*sbflags = flags;
+	if (status > 0 && status <= DLM_SBF_VALID && f[FA_SBFLAGS] >= 0 &&
+	    !(flags & ~DLM_SBF_VALID)) {
+		*sbflags = status; /* a grant whose flags were set */
+		return 0;
+	}
+	if (status != 0 || !(flags & 0xff & ~DLM_SBF_VALID))
+		return status;
+	*sbflags = 0;
+	switch (flags & 0xff) {
+	case 0xfe:
+		return -DLM_EUNLOCK;
+	case 0xff:
+		return -DLM_ECANCEL;
+	default:
+		return (int8_t)(flags & 0xff); /* -EAGAIN, -EDEADLK, ... */
+	}
+}
+
 static void ast(struct lock_engine *e, struct lctx *c, const struct cevent *ev,
 		const int16_t *f)
 {
 	uint32_t ls = (uint32_t)ival(ev, f[FA_LS], 0);
 	uint32_t id = (uint32_t)ival(ev, f[FA_LKB], 0);
-	int64_t status = ival(ev, f[FA_STATUS], 0);
+	int64_t sbflags;
+	int64_t status = ast_status(ev, f, &sbflags);
 	struct dlm_lkb *l = lkb_find(e->dlm, c->n, ls, id);
 
 	if (!l) {
@@ -291,8 +338,7 @@ static void ast(struct lock_engine *e, struct lctx *c, const struct cevent *ev,
 		if (l->rq >= 0) {
 			int mode = l->rq;
 
-			if (l->alt >= 0 &&
-			    (ival(ev, f[FA_SBFLAGS], 0) & DLM_SBF_ALTMODE))
+			if (l->alt >= 0 && (sbflags & DLM_SBF_ALTMODE))
 				mode = l->alt;
 			grant(e, l, c, mode, LOCK_EV_GRANT);
 			l->rq = -1;

@@ -17,6 +17,7 @@
 #define LKF_NOQUEUE 0x1
 #define LKF_CANCEL 0x2
 #define LKF_CONVERT 0x4
+#define LKF_CONVDEADLK 0x40
 #define EUNLOCK (-0x10002)
 #define ECANCEL (-0x10001)
 enum { NL, CR, CW, PR, PW, EX };
@@ -555,6 +556,88 @@ static void test_random(void)
 	close_ctx(&x);
 }
 
+/*
+ * CONVDEADLK: the DLM may demote a converting lock's granted mode to NL to
+ * break a conversion deadlock (the real DLM did, in the VM tier: a PW->EX
+ * and a CR->PR convert; CR->PR was granted next to the demoted PW), so
+ * reliance on the old mode ends at such a convert's request.
+ */
+static void test_convdeadlk(void)
+{
+	struct ctx x;
+
+	for (int dl = 0; dl < 2; dl++) {
+		open_ctx(&x);
+		start(&x, 0, 100, 1, 0x10, PW, 0);
+		ast(&x, 0, 101, 1, 0x10, 0);
+		start(&x, 1, 110, 1, 0x20, CR, 0);
+		ast(&x, 1, 111, 1, 0x20, 0);
+		start(&x, 0, 200, 1, 0x10, EX,
+		      LKF_CONVERT | (dl ? LKF_CONVDEADLK : 0));
+		start(&x, 1, 210, 1, 0x20, PR, LKF_CONVERT | LKF_CONVDEADLK);
+		ast(&x, 1, 300, 1, 0x20, 0); /* PR next to a's PW */
+		unlock(&x, 1, 400, 1, 0x20, 0);
+		ast_flags(&x, 0, 410, 1, 0x10, 0, 0x01 /* DEMOTED */);
+		unlock(&x, 0, 500, 1, 0x10, 0);
+		flush(&x);
+		/* without CONVDEADLK, a's PW was still relied on */
+		CHECK_INT(th_count(x.sink, VERDICT_DEFINITE), !dl);
+		CHECK_INT(x.sink->n, !dl);
+		close_ctx(&x);
+	}
+}
+
+/*
+ * Linux 6.12 records the ast of a user-space lock with sb_status and
+ * sb_flags swapped: flags in sb_status, the status' low byte in sb_flags.
+ * Read back, a NOQUEUE refusal grants nothing, an unlock ends the lock and
+ * a demoted grant is a grant; the same run in 6.1's shape agrees.
+ */
+static void test_ast_swapped(void)
+{
+	const char *holds, *end_holds, *pw, *ex;
+	struct ctx x;
+
+	for (int swapped = 0; swapped < 2; swapped++) {
+		open_ctx(&x);
+		start(&x, 0, 100, 1, 0x10, EX, 0);
+		ast(&x, 0, 101, 1, 0x10, 0);
+		start(&x, 1, 150, 1, 0x20, EX, LKF_NOQUEUE);
+		if (swapped)
+			ast_flags(&x, 1, 151, 1, 0x20, 0, 0xf5); /* -EAGAIN */
+		else
+			ast(&x, 1, 151, 1, 0x20, -11);
+		unlock(&x, 0, 200, 1, 0x10, 0);
+		if (swapped)
+			ast_flags(&x, 0, 201, 1, 0x10, 0, 0xfe); /* EUNLOCK */
+		else
+			ast(&x, 0, 201, 1, 0x10, EUNLOCK);
+		start(&x, 1, 300, 1, 0x21, PW, 0);
+		if (swapped)
+			ast_flags(&x, 1, 301, 1, 0x21, 0x01, 0); /* DEMOTED */
+		else
+			ast_flags(&x, 1, 301, 1, 0x21, 0, 0x01);
+		start(&x, 0, 350, 1, 0x11, PR, 0);
+		ast(&x, 0, 351, 1, 0x11, 0); /* PR next to b's PW */
+		unlock(&x, 0, 400, 1, 0x11, 0);
+		unlock(&x, 1, 400, 1, 0x21, 0);
+		flush(&x);
+		CHECK_INT(th_count(x.sink, VERDICT_DEFINITE), 1);
+		REQUIRE(x.sink->n == 1);
+		/* the PW grant next to the PR, not the refused EX */
+		holds = strstr(x.sink->v[0].json, "\"holds\":");
+		REQUIRE(holds);
+		end_holds = strstr(holds, "\"happens_before\"");
+		REQUIRE(end_holds);
+		pw = strstr(holds, "\"mode\":\"PW\"");
+		ex = strstr(holds, "\"mode\":\"EX\"");
+		CHECK(pw && pw < end_holds);
+		CHECK(!ex || ex > end_holds);
+out:
+		close_ctx(&x);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	types();
@@ -565,6 +648,8 @@ int main(int argc, char **argv)
 	test_lockspaces();
 	test_messages();
 	test_altmode();
+	test_convdeadlk();
+	test_ast_swapped();
 	test_lost_grant();
 	test_random();
 	return check_summary(argv[0]);

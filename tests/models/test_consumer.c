@@ -163,6 +163,14 @@ static void dlm_ast(const struct cnode *n, uint32_t lkb, int status)
 	send(n, 0, &ast, (int64_t[]){ 1, 1, lkb, 0, status, 0 }, RES, RES_LEN);
 }
 
+/* Linux 6.12, user-space lock: sb_status and sb_flags swapped */
+static void dlm_ast_612(const struct cnode *n, uint32_t lkb, int flags,
+			int status_byte)
+{
+	send(n, 0, &ast, (int64_t[]){ 1, 1, lkb, status_byte, flags, 0 }, RES,
+	     RES_LEN);
+}
+
 static void dlm_unlock(const struct cnode *n, uint32_t lkb, uint32_t flags)
 {
 	send(n, 0, &unlock_start, (int64_t[]){ 1, 1, lkb, flags, 0 }, RES,
@@ -614,12 +622,84 @@ out:
 	c = NULL;
 }
 
+/*
+ * The shapes seen on Linux 6.12 in deploy/vm: dlm_ast with sb_status and
+ * sb_flags swapped (a refusal, an unlock, a demoted grant), and a
+ * conversion deadlock that CONVDEADLK broke by demoting a granted PW: no
+ * violation, every instance back to its initial state.
+ */
+static void test_dlm_612(void)
+{
+	static const char *const models[] = { "dlm_lock", "dlm_resource" };
+	static const char *const key = "ls_id=1 res_name=\"res\\x00x\"";
+	struct seen s = { 0 };
+	struct models_stats st;
+
+	c = make(models, 2, &s);
+	REQUIRE(c);
+	dlm_lock(&n1, 1, 5, 0);
+	dlm_ast_612(&n1, 1, 0, 0);
+	dlm_lock(&n2, 2, 5, 0x1); /* NOQUEUE */
+	dlm_ast_612(&n2, 2, 0, 0xf5); /* -EAGAIN: refused */
+	CHECK_STR(models_consumer_state(c, "dlm_resource", key), "exclusive");
+	dlm_unlock(&n1, 1, 0);
+	dlm_ast_612(&n1, 1, 0, 0xfe); /* -DLM_EUNLOCK */
+	CHECK(!models_consumer_state(c, "dlm_lock",
+				     "node=n1 ls_id=1 lkb_id=1"));
+	CHECK_INT(s.n, 0);
+
+	dlm_lock(&n1, 3, 4, 0); /* PW */
+	dlm_ast_612(&n1, 3, 0, 0);
+	dlm_lock(&n2, 4, 1, 0); /* CR */
+	dlm_ast_612(&n2, 4, 0, 0);
+	dlm_lock(&n1, 3, 5, 0x44); /* CONVERT|CONVDEADLK to EX */
+	dlm_lock(&n2, 4, 3, 0x44); /* CONVERT|CONVDEADLK to PR */
+	dlm_ast_612(&n2, 4, 0, 0); /* PR granted: n1's PW was demoted */
+	CHECK_INT(s.n, 0);
+	dlm_unlock(&n2, 4, 0);
+	dlm_ast_612(&n2, 4, 0, 0xfe);
+	dlm_ast_612(&n1, 3, 0x01, 0); /* EX granted, DEMOTED */
+	CHECK_STR(models_consumer_state(c, "dlm_resource", key), "exclusive");
+	dlm_unlock(&n1, 3, 0);
+	dlm_ast_612(&n1, 3, 0, 0xfe);
+	CHECK_INT(s.n, 0);
+
+	/* a down-convert EX -> NL is relied on from its request: another
+	 * node's PW may be granted before the convert's own ast */
+	dlm_lock(&n1, 5, 5, 0);
+	dlm_ast_612(&n1, 5, 0, 0);
+	dlm_lock(&n2, 6, 4, 0);
+	dlm_lock(&n1, 5, 0, 0x4);
+	dlm_ast_612(&n2, 6, 0, 0);
+	dlm_ast_612(&n1, 5, 0, 0);
+	CHECK_INT(s.n, 0);
+	/* and a real conflict is still caught: PR next to n2's PW */
+	dlm_lock(&n3, 7, 3, 0);
+	dlm_ast_612(&n3, 7, 0, 0);
+	CHECK_INT(s.n, 1);
+	dlm_unlock(&n1, 5, 0);
+	dlm_ast_612(&n1, 5, 0, 0xfe);
+	dlm_unlock(&n2, 6, 0);
+	dlm_ast_612(&n2, 6, 0, 0xfe);
+	dlm_unlock(&n3, 7, 0);
+	dlm_ast_612(&n3, 7, 0, 0xfe);
+	REQUIRE(!models_consumer_stats(c, "dlm_lock", &st));
+	CHECK_INT(st.instances, 0);
+	REQUIRE(!models_consumer_stats(c, "dlm_resource", &st));
+	CHECK_INT(st.instances, 0);
+out:
+	if (c)
+		c->ops->destroy(c);
+	c = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	setup_types();
 	test_dlm_lock();
 	test_loss();
 	test_dlm_resource();
+	test_dlm_612();
 	test_flock();
 	test_wip_per_cpu();
 	test_kinds();

@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
-# vm-dlm.sh - the VM tier test: the real Linux DLM on 3 QEMU guests.
+# vm-dlm.sh - the VM tier test: the real Linux DLM on 3 QEMU guests, verified
+# by netrv (agent in every guest, collector in the cluster's namespace).
 #
-#  1. Builds the images (or finds them in deploy/vm/cache/).
+#  1. Builds the images (or finds them in deploy/vm/cache/).  With
+#     build/agent/netrv-agent built, the guests run it and the clusters get
+#     a collector; the kernel is then 6.12, since the agent maps the trace
+#     ring buffer (Linux 6.10+).  Without the agent (or with
+#     NETRV_VM_KERNEL=6.1) only the DLM and trace checks run.
 #  2. Starts a cluster whose guests begin 0/350/700 ms apart and are
 #     synchronised by ptp4l (master on the host side, free_running 1);
 #     waits until every guest's ptp4l is locked and shows pmc's view.
 #  3. Runs the libdlm workload on all nodes with dlm:* tracing and checks the
 #     traces (deploy/vm/dlm-trace-check.py): every node's lock/ast/unlock
 #     events agree with what its workload did, send/recv pairs match across
-#     nodes, and the clock offsets they imply are near zero.
+#     nodes, and the clock offsets they imply are near zero.  Then the
+#     collector (tests/vm/vm-netrv-check.py): every node's dlm:* events of
+#     the run arrived, the lock engine matched the send/recv pairs, and no
+#     verdict at all (no lock-safety violation, no clock-bound pair, no
+#     protocol violation of the dlm_lock/dlm_resource models).
 #  4. Cuts node 3's cluster link: node 1 loses it from the corosync
 #     membership and cannot ping it on the cluster link, while node 3's agent
-#     link still answers; heals, pings again, restarts node 3's stack and
-#     sees it rejoin.
+#     link still answers and the collector keeps node 3 up with an advancing
+#     watermark; heals, pings again, restarts node 3's stack, sees it rejoin
+#     and runs the workload again: node 3's events still arrive.
 #  5. Starts a second cluster whose clocks keep their offsets (ptp4l only
 #     measures, free_running 1): the pairs must show offsets that agree with
 #     ptp4l's independent measurement and with the skews, and clock-bound
-#     violations (receives stamped before their sends).
-# Everything it makes (namespaces, nftables tables, VMs, directories) goes
-# away at the end, also on failure (NETRV_VM_KEEP=1 keeps the logs and
-# traces in /tmp/netrv-vm-test.*).  Exit 77 (skipped) when not root.
+#     violations (receives stamped before their sends); the collector must
+#     report clock-bound verdicts, no more than the trace check counts.
+# Everything it makes (namespaces, nftables tables, VMs, collectors,
+# directories) goes away at the end, also on failure (NETRV_VM_KEEP=1 keeps
+# the logs and traces in /tmp/netrv-vm-test.*).  Exit 77 (skipped) when not
+# root.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 vm=$repo/deploy/vm
@@ -60,11 +72,55 @@ members() { # corosync members seen by node $1 (cluster $2)
 		grep -cE ' node[0-9]+' || true
 }
 
+netrv=no
+kernel=${NETRV_VM_KERNEL:-}
+if [ -x "${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}" ] &&
+	[ -x "${NETRV_COLLECTOR_BIN:-$repo/build/collector/netrv-collector}" ] &&
+	[ "$kernel" != 6.1 ]; then
+	netrv=yes
+	kernel=6.12
+fi
+kernel=${kernel:-6.1}
+wlopts=(--ops 200 --resources 8)
+echo "vm-dlm: kernel $kernel, netrv agent and collector: $netrv"
+
+# The collector's view, from inside the cluster's namespace.
+http_get() { ip netns exec "$1" curl -sf --max-time 5 "http://10.77.1.254:7480$2"; }
+# Wait until the collector's event log stops growing (every node's
+# watermark passed the run), at most 60 s.
+settle() {
+	local log=$1/collector/events.jsonl a b i
+	a=-1
+	for ((i = 0; i < 60; i++)); do
+		sleep 1
+		b=$(wc -l <"$log" 2>/dev/null || echo 0)
+		[ "$b" = "$a" ] && [ "$b" -gt 0 ] && return 0
+		a=$b
+	done
+	fail "the collector's event log $log is still growing after 60 s"
+}
+netrv_check() { # STATE RUN [options]
+	local st=$1 run=$2 ns
+	shift 2
+	ns=$(cat "$st/cluster.env" | sed -n 's/^NS=//p')
+	settle "$st"
+	http_get "$ns" /metrics >"$st/metrics.txt" || fail "no /metrics from the collector"
+	python3 "$repo/tests/vm/vm-netrv-check.py" "$st/collector" \
+		--run "$st/share/$run" --nodes 3 --metrics "$st/metrics.txt" "$@"
+}
+node_field() { # NS NODE KEY: a field of the node in /api/nodes
+	http_get "$1" /api/nodes | python3 -c '
+import json, sys
+for n in json.load(sys.stdin):
+    if n["name"] == sys.argv[1]:
+        print(n[sys.argv[2]])' "$2" "$3"
+}
+
 step "images"
-"$vm/build.sh"
+"$vm/build.sh" --kernel "$kernel"
 
 step "cluster 1: PTP synchronises the guests"
-C1 start --nodes 3 --ptp sync --skew-ms 350
+C1 start --nodes 3 --kernel "$kernel" --ptp sync --skew-ms 350
 C1 wait-sync --threshold-ns 5000000 --timeout 240
 for n in 1 2 3; do
 	echo "node$n first ptp4l samples and pmc now:"
@@ -73,10 +129,15 @@ for n in 1 2 3; do
 done
 
 step "cluster 1: DLM workload with tracing"
-C1 dlm-run sync --ops 200 --resources 8
+C1 dlm-run sync "${wlopts[@]}"
 python3 "$vm/dlm-trace-check.py" "$s1/share/sync" --nodes 3 \
 	--expect-offsets-ms 0,0,0 --tolerance-ms 25 --max-violation-ms 25 ||
 	fail "trace check of the synchronised run"
+if [ $netrv = yes ]; then
+	step "cluster 1: the collector's verdicts on the synchronised run"
+	netrv_check "$s1" sync --expect healthy ||
+		fail "the collector's view of the synchronised run"
+fi
 
 step "cluster 1: partition node 3's cluster link"
 ns=$(C1 ns)
@@ -92,6 +153,18 @@ for ((i = 0; i < 60; i++)); do
 done
 [ "$(members 1 C1)" = 2 ] || fail "node1's corosync still counts node3 after 60 s"
 echo "node1's corosync dropped node3; node3 still answers on the agent link"
+if [ $netrv = yes ]; then
+	w1=$(node_field "$ns" node3 watermark_tai_ns)
+	sleep 2
+	w2=$(node_field "$ns" node3 watermark_tai_ns)
+	[ "$(node_field "$ns" node3 state)" = up ] &&
+		[ "$(node_field "$ns" node3 connected)" = True ] ||
+		fail "the collector lost node3's agent during the partition"
+	[ "$w2" -gt "$w1" ] || fail "node3's watermark stands still during the partition ($w1, $w2)"
+	grep -q '"node":"node3","state":"unreachable"' "$s1/collector/events.jsonl" &&
+		fail "the collector marked node3 unreachable during the partition"
+	echo "collector: node3 up and connected, watermark advanced by $(((w2 - w1) / 1000000)) ms in 2 s"
+fi
 C1 heal 3
 C1 status | grep -q 'partitioned: *$' || fail "status still shows a cut after heal"
 C1 exec 1 ping -c 2 -W 2 10.77.0.3 >/dev/null || fail "node3's cluster link is still cut after heal"
@@ -111,17 +184,34 @@ for ((i = 0; i < 60; i++)); do
 done
 [ "$(members 1 C1)" = 3 ] || fail "node3 did not rejoin corosync after a stack restart"
 echo "node3 rejoined after netrv-vm-stack restart"
+if [ $netrv = yes ]; then
+	step "cluster 1: workload after the heal; node3's agent kept streaming"
+	nv=$(wc -l <"$s1/collector/verdicts.jsonl" 2>/dev/null || echo 0)
+	C1 dlm-run healed "${wlopts[@]}"
+	netrv_check "$s1" healed --since-verdict "$nv" --expect healthy ||
+		fail "the collector's view of the run after the heal (node3's events included)"
+fi
 C1 stop
 
 step "cluster 2: clocks stay apart (ptp4l measures only)"
-C2 start --nodes 3 --ptp measure --skew-ms 350
-C2 dlm-run nosync --ops 200 --resources 8
+# The agents are not told about ptp4l here (--agent-ptp no): they claim the
+# epsilon of their own clock reading, which the skews make a lie.  (Told,
+# they would claim |master offset| and stay honest.)
+C2 start --nodes 3 --kernel "$kernel" --ptp measure --skew-ms 350 --agent-ptp no
+C2 dlm-run nosync "${wlopts[@]}"
 python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
-	--ptp-logs "$s2/share" --tolerance-ms 30 --expect-violations ||
+	--ptp-logs "$s2/share" --tolerance-ms 30 --expect-violations \
+	--json "$tmp/nosync-check.json" ||
 	fail "trace check against ptp4l's measured offsets"
 python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
 	--expect-offsets-ms 0,350,700 --tolerance-ms 40 >/dev/null ||
 	fail "offsets of the unsynchronised run are not the skews 0/350/700 ms"
 echo "offsets of the unsynchronised run match the skews 0/350/700 ms"
+if [ $netrv = yes ]; then
+	step "cluster 2: the collector must see clock-bound verdicts"
+	netrv_check "$s2" nosync --expect clock-bound \
+		--trace-check "$tmp/nosync-check.json" ||
+		fail "the collector's view of the unsynchronised run"
+fi
 C2 stop
 step "vm-dlm: all passed"

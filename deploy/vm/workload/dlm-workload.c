@@ -17,6 +17,7 @@
  * counts follows: the VM test compares them with the node's dlm:* trace.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -51,6 +52,7 @@ struct wl_opts {
 	unsigned int seed;
 	long hold_us;
 	int timeout_s;
+	bool no_noqueue; /* never NOQUEUE: see --no-noqueue */
 };
 
 struct wl_counts {
@@ -173,7 +175,7 @@ static int wl_cycle(dlm_lshandle_t ls, struct wl_opts *o, unsigned int *s)
 	memset(&lksb, 0, sizeof(lksb));
 	snprintf(res, sizeof(res), "netrv-res-%u", wl_rand(s) % o->resources);
 	mode = wl_rand(s) % 6;
-	flags = wl_rand(s) % 4 == 0 ? LKF_NOQUEUE : 0;
+	flags = wl_rand(s) % 4 == 0 && !o->no_noqueue ? LKF_NOQUEUE : 0;
 	st = wl_lock(ls, WL_LOCK, res, &lksb, -1, mode, flags);
 	if (st == EAGAIN)
 		return 0;
@@ -186,8 +188,9 @@ static int wl_cycle(dlm_lshandle_t ls, struct wl_opts *o, unsigned int *s)
 			break;
 		if (mode < 5 && (mode == 0 || wl_rand(s) % 2)) {
 			to = mode + 1 + wl_rand(s) % (5 - mode);
-			flags = wl_rand(s) % 3 == 0 ? LKF_NOQUEUE :
-						      LKF_CONVDEADLK;
+			flags = wl_rand(s) % 3 == 0 && !o->no_noqueue ?
+					LKF_NOQUEUE :
+					LKF_CONVDEADLK;
 			st = wl_lock(ls, WL_UP, res, &lksb, mode, to, flags);
 		} else {
 			/*
@@ -257,7 +260,10 @@ static void usage(FILE *out)
 		"  -s, --seed S          random seed (default: the node number)\n"
 		"  -H, --hold-us US      hold each mode up to US microseconds (default 2000)\n"
 		"  -l, --log FILE        operation log (default stdout)\n"
-		"  -t, --timeout S       barrier timeout in seconds (default 120)\n");
+		"  -t, --timeout S       barrier timeout in seconds (default 120)\n"
+		"  -Q, --no-noqueue      never use NOQUEUE (6.12's dlm_ast reports\n"
+		"                        sb_status 0 for refusals of user-space locks,\n"
+		"                        so a trace cannot tell them from grants)\n");
 }
 
 static int parse_long(const char *s, long min, long max, long *out)
@@ -277,14 +283,19 @@ static int parse_long(const char *s, long min, long max, long *out)
 
 int main(int argc, char **argv)
 {
-	static const struct option lopts[] = {
-		{ "lockspace", 1, NULL, 'L' }, { "node", 1, NULL, 'n' },
-		{ "nodes", 1, NULL, 'N' },     { "barrier", 1, NULL, 'b' },
-		{ "ops", 1, NULL, 'o' },       { "resources", 1, NULL, 'r' },
-		{ "seed", 1, NULL, 's' },      { "hold-us", 1, NULL, 'H' },
-		{ "log", 1, NULL, 'l' },       { "timeout", 1, NULL, 't' },
-		{ "help", 0, NULL, 'h' },      { 0 }
-	};
+	static const struct option lopts[] = { { "lockspace", 1, NULL, 'L' },
+					       { "node", 1, NULL, 'n' },
+					       { "nodes", 1, NULL, 'N' },
+					       { "barrier", 1, NULL, 'b' },
+					       { "ops", 1, NULL, 'o' },
+					       { "resources", 1, NULL, 'r' },
+					       { "seed", 1, NULL, 's' },
+					       { "hold-us", 1, NULL, 'H' },
+					       { "log", 1, NULL, 'l' },
+					       { "timeout", 1, NULL, 't' },
+					       { "help", 0, NULL, 'h' },
+					       { "no-noqueue", 0, NULL, 'Q' },
+					       { 0 } };
 	struct wl_opts o = { .lockspace = "netrv",
 			     .nodes = 1,
 			     .ops = 200,
@@ -296,7 +307,7 @@ int main(int argc, char **argv)
 	unsigned int s;
 	int c, rc = 0;
 
-	while ((c = getopt_long(argc, argv, "L:n:N:b:o:r:s:H:l:t:h", lopts,
+	while ((c = getopt_long(argc, argv, "L:n:N:b:o:r:s:H:l:t:Qh", lopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'L':
@@ -304,6 +315,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			o.barrier = optarg;
+			break;
+		case 'Q':
+			o.no_noqueue = true;
 			break;
 		case 'l':
 			o.log = optarg;
