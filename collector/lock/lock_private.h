@@ -92,14 +92,17 @@ struct lock_res {
 	uint32_t ls;
 	unsigned int refs; /* holds + adapter references */
 	bool incomplete; /* a holder node lost events */
-	struct lock_hold *holds; /* doubly linked */
+	uint16_t modes; /* modes with n_mode[] > 0 */
+	struct lock_hold *holds; /* open holds, newest first, doubly linked */
+	struct lock_hold *closed; /* released holds kept, newest first */
+	uint32_t n_mode[LOCK_MAX_MODES]; /* holds (open and kept) by mode */
 	struct lock_hring *rings; /* history: one ring per node */
 	uint16_t key_len;
 	uint8_t key[LOCK_KEY_MAX];
 };
 
 struct lock_hold {
-	struct lock_hold *prev, *next; /* in res->holds */
+	struct lock_hold *prev, *next; /* in res->holds or res->closed */
 	struct lock_hold *fifo_next; /* closed holds, in closing order */
 	struct lock_res *res;
 	struct lnode *n;
@@ -108,6 +111,12 @@ struct lock_hold {
 	bool open, expired, uncertain;
 	uint64_t g_tai, g_eps, g_lseq;
 	uint64_t r_tai, r_eps, r_lseq;
+	/*
+	 * Closed holds: an upper bound of r_tai + r_eps over this hold and
+	 * every older one in res->closed (UINT64_MAX if one is uncertain), so
+	 * a grant stops walking where all older holds are clock-separated.
+	 */
+	uint64_t end_max;
 	struct lock_pair *pairs;
 	unsigned int n_pairs;
 };
