@@ -251,7 +251,7 @@ static void eventlog_state(struct consumer *c, const struct cnode *node,
 
 	fprintf(l->f,
 		"{\"node\":\"%s\",\"state\":\"%s\",\"tai_ns\":%" PRIu64 "}\n",
-		node->name, state == CNODE_UP ? "up" : "unreachable", tai);
+		node->name, cnode_state_name(state), tai);
 }
 
 static int eventlog_checkpoint(struct consumer *c, uint64_t *token)

@@ -63,7 +63,6 @@ struct lnode {
 	bool unreachable;
 	bool ready; /* unblocked: replay pending events */
 	uint64_t gaps; /* loss reports and unreachable spells so far */
-	uint64_t gap_from;
 };
 
 /* Context of one delivered event. */
@@ -257,7 +256,7 @@ void lock_causal_recv(struct lock_engine *e, struct lctx *c,
 		      const struct cevent *ev, const struct lock_tinfo *ti,
 		      unsigned int r);
 /* news about a node (loss, liveness): true if queued behind held events */
-enum { LOCK_NEWS_LOSS, LOCK_NEWS_UNREACHABLE, LOCK_NEWS_UP };
+enum { LOCK_NEWS_LOSS, LOCK_NEWS_UNREACHABLE, LOCK_NEWS_UP, LOCK_NEWS_DOWN };
 bool lock_causal_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 		      uint64_t from, uint64_t to, uint64_t count);
 void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
@@ -287,6 +286,8 @@ void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
 void lockt_watermark(struct lock_engine *e, uint64_t horizon);
 void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		    uint64_t to, uint64_t count, bool held_now);
+/* @n said Goodbye: its open holds may end unseen (no verdict) */
+void lockt_node_down(struct lock_engine *e, struct lnode *n);
 void lockt_fill_res(struct verdict *v, const struct lock_res *r);
 
 /* decide.c */

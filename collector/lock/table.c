@@ -791,6 +791,15 @@ void lockt_watermark(struct lock_engine *e, uint64_t horizon)
 	}
 }
 
+void lockt_node_down(struct lock_engine *e, struct lnode *n)
+{
+	for (size_t i = 0; i < e->rtab_cap; i++)
+		for (struct lock_res *r = e->rtab[i]; r; r = r->hnext)
+			for (struct lock_hold *h = r->holds; h; h = h->next)
+				if (h->n == n)
+					h->uncertain = true;
+}
+
 void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		    uint64_t to, uint64_t count, bool held_now)
 {
