@@ -53,6 +53,9 @@ struct transport {
 	uint64_t next_send, acked, sent_wm;
 	uint64_t backoff_ns;
 	uint64_t last_tx_ns;
+	uint64_t last_hb_ns; /* monotonic: last heartbeat sent */
+	/* the last echoed heartbeat: its sent_ns, and our TAI at the Ack */
+	uint64_t echo_sent_ns, echo_recv_ns;
 	uint64_t session_id;
 	char boot_id[64];
 	struct event *retry, *hb;
@@ -239,6 +242,11 @@ static bool on_frame(struct transport *t, const struct frame *f)
 	case FRAME_ACK: {
 		Netrv__Ack *a = (Netrv__Ack *)m;
 
+		if (a->echo_sent_ns) {
+			/* round-trip timing for the collector (heartbeat) */
+			t->echo_recv_ns = clocks_now(CLOCK_TAI);
+			t->echo_sent_ns = a->echo_sent_ns;
+		}
 		if (a->seq > t->acked && a->seq < t->next_send) {
 			t->acked = a->seq;
 			spool_ack(t->spool, a->seq);
@@ -371,9 +379,14 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	Netrv__ClockStatus cs;
 	uint64_t wm = 0;
 
+	uint64_t mono = clocks_now(CLOCK_MONOTONIC);
+
+	/* idle for a heartbeat period, or busy but none for 1 s (timing) */
 	if (t->state != T_STREAMING ||
-	    clocks_now(CLOCK_MONOTONIC) - t->last_tx_ns < t->p.heartbeat_ns)
+	    (mono - t->last_tx_ns < t->p.heartbeat_ns &&
+	     mono - t->last_hb_ns < (uint64_t)NSEC_PER_SEC))
 		return;
+	t->last_hb_ns = mono;
 	t->src->status(t->src, &wm, &cs);
 	/* Never promise past what is still waiting in the spool. */
 	if (t->next_send < spool_next_seq(t->spool) && wm > t->sent_wm)
@@ -381,6 +394,8 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	hb.watermark_ns = wm;
 	hb.clock = &cs;
 	hb.last_seq = t->next_send - 1;
+	hb.echo_sent_ns = t->echo_sent_ns;
+	hb.echo_recv_ns = t->echo_recv_ns;
 	hb.sent_ns = clocks_now(CLOCK_TAI);
 	if (send_msg(t, FRAME_HEARTBEAT, &hb.base))
 		pr_warning("cannot queue heartbeat: %m");
