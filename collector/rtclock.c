@@ -47,6 +47,8 @@ void rtclock_heartbeat(struct rtclock *rc, const Netrv__Heartbeat *h,
 				rc->half = half;
 				rc->delay = (uint64_t)(hi - lo);
 				rc->t_meas = now_tai;
+				if (rc->theta < rc->applied)
+					rc->applied = rc->theta;
 			}
 			break;
 		}
@@ -68,12 +70,13 @@ bool rtclock_apply(const struct rtclock *rc, Netrv__ClockStatus *clk,
 	    (clk->source == NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP &&
 	     clk->synced))
 		return false;
-	clk->tai_offset_ns -= rc->theta;
+	clk->tai_offset_ns -= rc->applied;
 	/* drift over the measurement's age and the batch's */
 	oldest = (int64_t)oldest_trace + clk->tai_offset_ns;
 	if (oldest > 0 && (uint64_t)oldest < now_tai)
 		span = now_tai - (uint64_t)oldest;
-	eps = aged(rc, now_tai) + clk->epsilon_ns;
+	eps = aged(rc, now_tai) + clk->epsilon_ns +
+	      (uint64_t)(rc->theta - rc->applied);
 	eps += span / 1000000 * RTCLOCK_DRIFT_PPM +
 	       span % 1000000 * RTCLOCK_DRIFT_PPM / 1000000;
 	clk->epsilon_ns = eps;

@@ -25,6 +25,18 @@
  *
  * and the clock source CLOCK_SOURCE_ROUNDTRIP (not synced: weak).  The
  * reference is the collector's own CLOCK_TAI.
+ *
+ * A node's TAI must never move back: its events would fall behind what the
+ * merge already released (reported as loss).  So the offset applied,
+ * @applied, starts at 0 (the agent's own figures) and only ever decreases
+ * (its TAI moves forward); where the estimate is above it, the difference
+ * is added to eps instead:
+ *
+ *	TAI = trace + tai_offset - applied
+ *	eps = |theta - applied| + half width (aged) + ...
+ *
+ * A node whose clock is behind is corrected; one whose clock is ahead
+ * keeps its times and gets the skew in its eps (it is weakly synced).
  */
 #ifndef NETRV_COLLECTOR_RTCLOCK_H
 #define NETRV_COLLECTOR_RTCLOCK_H
@@ -46,6 +58,7 @@ struct rtclock {
 	unsigned int next;
 	bool have; /* an estimate exists */
 	int64_t theta; /* agent TAI - collector TAI, midpoint */
+	int64_t applied; /* the correction in force: <= 0, never increases */
 	uint64_t half; /* half width of [t1 - t2, t4 - t3] when measured */
 	uint64_t delay; /* round trip minus the collector's time */
 	uint64_t t_meas; /* collector TAI of the measurement */

@@ -6,8 +6,8 @@
  * Acks lost or echoed late.  After every exchange the true offset must lie
  * within the claimed half width of the estimate; a batch's clock is
  * rewritten so its events land on the collector's time within the eps it
- * then claims; a synchronised PTP clock is left alone; a stepped clock is
- * followed.
+ * then claims; the correction never moves a node's TAI back; a
+ * synchronised PTP clock is left alone; a stepped clock is followed.
  */
 #include <stdlib.h>
 
@@ -44,7 +44,14 @@ int main(int argc, char **argv)
 			hb.echo_sent_ns = prev_sent;
 			hb.echo_recv_ns = prev_recv;
 			now += fwd + proc; /* handled at collector time now */
-			rtclock_heartbeat(&rc, &hb, now);
+			{
+				int64_t before = rc.applied;
+
+				rtclock_heartbeat(&rc, &hb, now);
+				/* a node's TAI never moves back */
+				ok &= CHECK(rc.applied <= before &&
+					    rc.applied <= 0);
+			}
 			if (rc.have) {
 				int64_t err = rc.theta - theta;
 
