@@ -276,6 +276,14 @@ void merge_heard(struct merge *m, uint32_t node, uint64_t now_ns)
 	heard(m, m->nodes[node], now_ns);
 }
 
+/* Trace time of @b's first event, or its watermark if it has none. */
+static uint64_t batch_first_trace(const Netrv__Batch *b)
+{
+	if (!b->n_event_type)
+		return b->watermark_ns;
+	return b->base_ns + (b->n_time_delta ? b->time_delta[0] : 0);
+}
+
 /*
  * @n is heard again after being unreachable or down: what it did between
  * its last watermark and @seen_tai (the first thing it sends now) is
@@ -352,13 +360,7 @@ void merge_push(struct merge *m, uint32_t node, Netrv__Batch *b,
 	uint32_t skip = 0;
 
 	heard(m, n, now_ns);
-	close_gap(m, n,
-		  tai_of(b->n_event_type ?
-				 b->base_ns + (b->n_time_delta ?
-						       b->time_delta[0] :
-						       0) :
-				 b->watermark_ns,
-			 b->clock->tai_offset_ns));
+	close_gap(m, n, tai_of(batch_first_trace(b), b->clock->tai_offset_ns));
 	n->eps = b->clock->epsilon_ns;
 	n->tai_off = b->clock->tai_offset_ns;
 	if (!n->queued)
