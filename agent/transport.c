@@ -53,6 +53,9 @@ struct transport {
 	uint64_t next_send, acked, sent_wm;
 	uint64_t backoff_ns;
 	uint64_t last_tx_ns;
+	uint64_t last_hb_ns; /* monotonic: last heartbeat sent */
+	/* the last echoed heartbeat: its sent_ns, and our TAI at the Ack */
+	uint64_t echo_sent_ns, echo_recv_ns;
 	uint64_t session_id;
 	char boot_id[64];
 	struct event *retry, *hb;
@@ -241,6 +244,11 @@ static bool on_frame(struct transport *t, const struct frame *f)
 	case FRAME_ACK: {
 		Netrv__Ack *a = (Netrv__Ack *)m;
 
+		if (a->echo_sent_ns) {
+			/* round-trip timing for the collector (heartbeat) */
+			t->echo_recv_ns = clocks_now(CLOCK_TAI);
+			t->echo_sent_ns = a->echo_sent_ns;
+		}
 		if (a->seq > t->acked && a->seq < t->next_send) {
 			t->acked = a->seq;
 			spool_ack(t->spool, a->seq);
@@ -385,16 +393,22 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	struct transport *t = arg;
 	Netrv__Heartbeat hb = NETRV__HEARTBEAT__INIT;
 	Netrv__ClockStatus cs;
-	uint64_t wm = 0, since = clocks_now(CLOCK_MONOTONIC) - t->last_tx_ns;
+	uint64_t wm = 0, now = clocks_now(CLOCK_MONOTONIC);
+	uint64_t since = now - t->last_tx_ns, since_hb = now - t->last_hb_ns;
 
 	if (t->state != T_STREAMING) {
 		hb_arm(t, t->p.heartbeat_ns);
 		return;
 	}
-	if (since < t->p.heartbeat_ns) {
-		hb_arm(t, t->p.heartbeat_ns - since);
+	/* idle for a heartbeat period, or busy but none for 1 s (timing) */
+	if (since < t->p.heartbeat_ns && since_hb < (uint64_t)NSEC_PER_SEC) {
+		uint64_t idle = t->p.heartbeat_ns - since;
+		uint64_t timing = (uint64_t)NSEC_PER_SEC - since_hb;
+
+		hb_arm(t, idle < timing ? idle : timing);
 		return;
 	}
+	t->last_hb_ns = now;
 	hb_arm(t, t->p.heartbeat_ns);
 	t->src->status(t->src, &wm, &cs);
 	/* Never promise past what is still waiting in the spool. */
@@ -403,6 +417,8 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	hb.watermark_ns = wm;
 	hb.clock = &cs;
 	hb.last_seq = t->next_send - 1;
+	hb.echo_sent_ns = t->echo_sent_ns;
+	hb.echo_recv_ns = t->echo_recv_ns;
 	hb.sent_ns = clocks_now(CLOCK_TAI);
 	if (send_msg(t, FRAME_HEARTBEAT, &hb.base))
 		pr_warning("cannot queue heartbeat: %m");

@@ -19,7 +19,11 @@
 # port); LOCKS=P makes every P-th generated event a DLM-shaped lock event
 # (netrv-loadgen -L P: request, grant, unlock, -DLM_EUNLOCK, compatible
 # holds over 16 shared resources), so the engine has real work; LOCKS=1:
-# every event.
+# every event.  The agents claim a synchronised PTP clock (eps 1 us);
+# ROUNDTRIP=1 makes them clockless instead, so the collector estimates
+# their clocks from heartbeat round trips (their eps is then the loopback
+# round trip, seconds at worst on a loaded machine, and the merge waits
+# that much longer).
 # Certificates for 256 nodes are made once and kept in BUILD_DIR/bench-pki.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,6 +32,8 @@ agents=${AGENTS:-"4 16 64 256"}
 events=${EVENTS:-4000000}
 coll=$build/collector/netrv-collector
 lg=$build/bench/netrv-loadgen
+clk=--ptp
+[ -n "${ROUNDTRIP:-}" ] && clk=
 pki=$build/bench-pki
 [ -x "$coll" ] && [ -x "$lg" ] || { echo "build first: cmake --build $build" >&2; exit 1; }
 
@@ -68,7 +74,7 @@ run() { # run N LOADGEN-ARGS... : start a collector, run the agents, stop it
 	done
 	[ -n "$port" ] || { cat "$tmp/collector.log" >&2; exit 1; }
 	"$lg" -C "127.0.0.1:$port" -p "$pki" -n "$n" -P a -t 600 \
-		${LOCKS:+-L "$LOCKS"} "$@" \
+		${LOCKS:+-L "$LOCKS"} $clk "$@" \
 		>"$tmp/loadgen.out" 2>"$tmp/loadgen.log"
 	# agents that could not say Goodbye become unreachable after 1 s,
 	# then the merge releases the rest

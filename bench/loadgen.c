@@ -71,6 +71,8 @@ struct agent {
 	uint64_t done_ns; /* when everything was acked, 0 before */
 	uint64_t resent, reconnects;
 	bool finished;
+	/* the last Ack with an echo: its echo_sent_ns, our TAI on arrival */
+	uint64_t echo_sent, echo_recv;
 };
 
 struct lg {
@@ -83,6 +85,8 @@ struct lg {
 	struct event *tick_ev;
 	uint64_t start_ns;
 	int64_t tai_off; /* CLOCK_TAI - CLOCK_MONOTONIC */
+	int64_t skew; /* --skew: the agents' TAI is off by this much */
+	bool ptp; /* --ptp: claim a synchronised PTP clock */
 	uint8_t *schema_frame;
 	size_t schema_len;
 	/* batch building, shared: one agent builds at a time */
@@ -209,12 +213,21 @@ static void send_msg(struct agent *a, enum frame_type type,
 		bufferevent_write(a->bev, buf, (size_t)n);
 }
 
+/* The agents' TAI estimate: CLOCK_TAI, off by --skew. */
+static uint64_t agent_tai(const struct lg *lg)
+{
+	return (uint64_t)((int64_t)clocks_now(CLOCK_TAI) + lg->skew);
+}
+
 static void clock_status(struct lg *lg, Netrv__ClockStatus *c)
 {
 	netrv__clock_status__init(c);
-	c->source = NETRV__CLOCK_SOURCE__CLOCK_SOURCE_NONE;
-	c->synced = true;
-	c->tai_offset_ns = lg->tai_off;
+	c->source = lg->ptp ? NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP :
+			      NETRV__CLOCK_SOURCE__CLOCK_SOURCE_NONE;
+	c->synced = lg->ptp;
+	if (lg->ptp)
+		c->port_state = 9;
+	c->tai_offset_ns = lg->tai_off + lg->skew;
 	c->epsilon_ns = lg->eps_ns;
 }
 
@@ -467,6 +480,11 @@ static void on_frame(struct agent *a, const struct frame *f)
 		break;
 	}
 	case FRAME_ACK:
+		if (((Netrv__Ack *)m)->echo_sent_ns) {
+			/* the agent's side of the round-trip timing */
+			a->echo_recv = agent_tai(a->lg);
+			a->echo_sent = ((Netrv__Ack *)m)->echo_sent_ns;
+		}
 		on_ack(a, ((Netrv__Ack *)m)->seq);
 		pump(a);
 		break;
@@ -587,7 +605,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 			h.watermark_ns = now > a->last_t ? now : a->last_t;
 			h.clock = &clk;
 			h.last_seq = a->next_seq - 1;
-			h.sent_ns = clocks_now(CLOCK_TAI);
+			h.echo_sent_ns = a->echo_sent;
+			h.echo_recv_ns = a->echo_recv;
+			h.sent_ns = agent_tai(lg);
 			send_msg(a, FRAME_HEARTBEAT, &h.base);
 		}
 		if (a->done_ns && now - a->done_ns >= lg->linger_ns)
@@ -628,6 +648,8 @@ static void usage(FILE *out)
 	      "  -w, --window W           unacknowledged batches in flight (default 64)\n"
 	      "  -r, --rate R             events/s per agent (default 0: as fast as possible)\n"
 	      "      --eps NS             epsilon the agents claim (default 1000)\n"
+	      "      --skew NS            the agents' clocks (TAI, heartbeat times) are off by NS\n"
+	      "      --ptp                claim a synchronised PTP clock (default: source none)\n"
 	      "  -l, --linger MS          heartbeats after the last ack (default 500)\n"
 	      "  -H, --heartbeat MS       heartbeat (watermark) interval (default 100)\n"
 	      "  -t, --timeout S          give up after S seconds (default 600)\n"
@@ -654,6 +676,8 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "locks", required_argument, NULL, 'L' },
 		{ "conflict", required_argument, NULL, 'X' },
+		{ "skew", required_argument, NULL, 'S' },
+		{ "ptp", no_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL },
 	};
@@ -716,6 +740,12 @@ int main(int argc, char **argv)
 			break;
 		case 'X':
 			lg.conflict = optarg;
+			break;
+		case 'S':
+			lg.skew = strtoll(optarg, NULL, 0);
+			break;
+		case 'T':
+			lg.ptp = true;
 			break;
 		case 'h':
 			usage(stdout);

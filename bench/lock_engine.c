@@ -9,9 +9,12 @@
  * dlm_ast -DLM_EUNLOCK.  Events are 200 ns apart with eps 1 us, so only
  * the message orders release and grant: every hand-off is a pair decided
  * by the vector clocks.  Watermarks follow every 64 events.  Events are made
- * on the fly (included in the time).
+ * on the fly (included in the time).  EPS_FLOOR (ns, default 1000) is
+ * lock.eps_floor: released holds are kept until the watermark passes them
+ * by that much, so 10000000 (the collector's default, 10 ms) with a few
+ * resources gives hot resources with thousands of kept holds each.
  *
- *   lock_engine_bench [EVENTS] [RESOURCES] [FIRST SIZE INDEX 0..3]
+ *   lock_engine_bench [EVENTS] [RESOURCES] [FIRST SIZE INDEX 0..3] [EPS_FLOOR]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,7 +51,8 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void run(unsigned int n_nodes, uint64_t events, unsigned int n_res)
+static void run(unsigned int n_nodes, uint64_t events, unsigned int n_res,
+		uint64_t eps_floor)
 {
 	struct cnode *nodes = calloc(n_nodes, sizeof(*nodes));
 	char(*names)[16] = calloc(n_nodes, sizeof(*names));
@@ -71,7 +75,7 @@ static void run(unsigned int n_nodes, uint64_t events, unsigned int n_res)
 		holder[r] = -1;
 	}
 	lock_conf_defaults(&conf);
-	conf.eps_floor_ns = 1000;
+	conf.eps_floor_ns = eps_floor;
 	e = lock_engine_create(&conf);
 	if (!e)
 		exit(1);
@@ -151,9 +155,10 @@ int main(int argc, char **argv)
 	unsigned int n_res = argc > 2 ? (unsigned int)atoi(argv[2]) : 10000;
 	static const unsigned int sizes[] = { 4, 16, 64, 256 };
 	unsigned int first = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
+	uint64_t eps_floor = argc > 4 ? strtoull(argv[4], NULL, 0) : 1000;
 
 	types();
 	for (unsigned int i = first; i < 4; i++)
-		run(sizes[i], events, n_res);
+		run(sizes[i], events, n_res, eps_floor);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #define LOG_SUBSYS "consumer"
 #include "clocks.h"
 #include "consumers.h"
+#include "jsonesc.h"
 #include "log.h"
 
 /* Latency histogram: 8 sub-buckets per power of two of nanoseconds. */
@@ -183,16 +184,15 @@ struct eventlog {
 
 void eventlog_json_escape(FILE *out, const uint8_t *p, size_t len)
 {
-	for (size_t i = 0; i < len; i++) {
-		uint8_t ch = p[i];
+	jsonesc_file(out, p, len, JSONESC_ASCII);
+}
 
-		if (ch == '"' || ch == '\\')
-			fprintf(out, "\\%c", ch);
-		else if (ch < 0x20 || ch >= 0x7f)
-			fprintf(out, "\\u%04x", ch);
-		else
-			putc(ch, out);
-	}
+/* {"node":"NAME" (names are certificate CNs: escaped all the same) */
+static void node_key(FILE *f, const struct cnode *n)
+{
+	fputs("{\"node\":\"", f);
+	eventlog_json_escape(f, (const uint8_t *)n->name, strlen(n->name));
+	putc('"', f);
 }
 
 static void eventlog_event(struct consumer *c, const struct cevent *ev)
@@ -201,12 +201,13 @@ static void eventlog_event(struct consumer *c, const struct cevent *ev)
 	const Netrv__EventType *t = ev->type;
 	FILE *f = l->f;
 
+	node_key(f, ev->node);
 	fprintf(f,
-		"{\"node\":\"%s\",\"seq\":%" PRIu64 ",\"index\":%u,\"cpu\":%u,"
+		",\"seq\":%" PRIu64 ",\"index\":%u,\"cpu\":%u,"
 		"\"trace_ns\":%" PRIu64 ",\"tai_ns\":%" PRIu64
 		",\"eps_ns\":%" PRIu64 ",\"event\":\"",
-		ev->node->name, ev->seq, ev->index, ev->cpu, ev->trace_ns,
-		ev->tai_ns, ev->eps_ns);
+		ev->seq, ev->index, ev->cpu, ev->trace_ns, ev->tai_ns,
+		ev->eps_ns);
 	eventlog_json_escape(f, (const uint8_t *)t->system, strlen(t->system));
 	putc(':', f);
 	eventlog_json_escape(f, (const uint8_t *)t->name, strlen(t->name));
@@ -238,10 +239,11 @@ static void eventlog_loss(struct consumer *c, const struct cnode *node,
 {
 	struct eventlog *l = (struct eventlog *)c;
 
+	node_key(l->f, node);
 	fprintf(l->f,
-		"{\"node\":\"%s\",\"loss\":{\"from_tai\":%" PRIu64
-		",\"to_tai\":%" PRIu64 ",\"count\":%" PRIu64 "}}\n",
-		node->name, from, to, count);
+		",\"loss\":{\"from_tai\":%" PRIu64 ",\"to_tai\":%" PRIu64
+		",\"count\":%" PRIu64 "}}\n",
+		from, to, count);
 }
 
 static void eventlog_state(struct consumer *c, const struct cnode *node,
@@ -249,9 +251,9 @@ static void eventlog_state(struct consumer *c, const struct cnode *node,
 {
 	struct eventlog *l = (struct eventlog *)c;
 
-	fprintf(l->f,
-		"{\"node\":\"%s\",\"state\":\"%s\",\"tai_ns\":%" PRIu64 "}\n",
-		node->name, state == CNODE_UP ? "up" : "unreachable", tai);
+	node_key(l->f, node);
+	fprintf(l->f, ",\"state\":\"%s\",\"tai_ns\":%" PRIu64 "}\n",
+		cnode_state_name(state), tai);
 }
 
 static int eventlog_checkpoint(struct consumer *c, uint64_t *token)

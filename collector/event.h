@@ -45,7 +45,21 @@ struct cevent {
 enum cnode_state {
 	CNODE_UP, /* connected and sending watermarks */
 	CNODE_UNREACHABLE, /* silent past the liveness timeout */
+	/*
+	 * said Goodbye: it left cleanly and lost nothing up to its last
+	 * watermark; events after that are reported as loss only if it comes
+	 * back later than that (see merge.h)
+	 */
+	CNODE_DOWN,
 };
+
+/* "up", "unreachable", "down" */
+static inline const char *cnode_state_name(enum cnode_state s)
+{
+	return s == CNODE_UP	      ? "up" :
+	       s == CNODE_UNREACHABLE ? "unreachable" :
+					"down";
+}
 
 struct consumer;
 
@@ -55,6 +69,8 @@ struct consumer_ops {
 	/*
 	 * @node lost events in [from_tai, to_tai] (ring overrun, spool full,
 	 * agent down, or unreachable): whatever it did then is unknown.
+	 * @count 0: an unknown number, e.g. between a node's last watermark
+	 * and its return after being unreachable or down.
 	 */
 	void (*loss)(struct consumer *c, const struct cnode *node,
 		     uint64_t from_tai, uint64_t to_tai, uint64_t count);

@@ -44,6 +44,9 @@ struct mnode {
 	uint64_t pos_seq; /* next to deliver: (pos_seq, pos_next) */
 	uint32_t pos_next;
 	uint64_t late, late_from, late_to;
+	/* unreachable or down since its watermark gap_from: not heard since */
+	bool gap_open;
+	uint64_t gap_from;
 };
 
 struct merge {
@@ -273,6 +276,28 @@ void merge_heard(struct merge *m, uint32_t node, uint64_t now_ns)
 	heard(m, m->nodes[node], now_ns);
 }
 
+/* Trace time of @b's first event, or its watermark if it has none. */
+static uint64_t batch_first_trace(const Netrv__Batch *b)
+{
+	if (!b->n_event_type)
+		return b->watermark_ns;
+	return b->base_ns + (b->n_time_delta ? b->time_delta[0] : 0);
+}
+
+/*
+ * @n is heard again after being unreachable or down: what it did between
+ * its last watermark and @seen_tai (the first thing it sends now) is
+ * unknown.
+ */
+static void close_gap(struct merge *m, struct mnode *n, uint64_t seen_tai)
+{
+	if (!n->gap_open)
+		return;
+	n->gap_open = false;
+	if (seen_tai > n->gap_from)
+		tell_loss(m, n, n->gap_from, seen_tai, 0);
+}
+
 static void advance_wm(struct mnode *n, uint64_t wm_trace, int64_t off)
 {
 	uint64_t wm = tai_of(wm_trace, off);
@@ -335,6 +360,7 @@ void merge_push(struct merge *m, uint32_t node, Netrv__Batch *b,
 	uint32_t skip = 0;
 
 	heard(m, n, now_ns);
+	close_gap(m, n, tai_of(batch_first_trace(b), b->clock->tai_offset_ns));
 	n->eps = b->clock->epsilon_ns;
 	n->tai_off = b->clock->tai_offset_ns;
 	if (!n->queued)
@@ -395,6 +421,7 @@ void merge_heartbeat(struct merge *m, uint32_t node, uint64_t wm_trace_ns,
 		if (!n->queued)
 			set_clock(n, clock);
 	}
+	close_gap(m, n, tai_of(wm_trace_ns, n->tai_off));
 	advance_wm(n, wm_trace_ns, n->tai_off);
 }
 
@@ -495,11 +522,19 @@ void merge_run(struct merge *m)
 	}
 }
 
-static void mark_unreachable(struct merge *m, struct mnode *n, uint64_t now_tai)
+/*
+ * @n is unreachable or down: the merge stops waiting for it.  No loss yet:
+ * how long it was away is known when it is heard again (close_gap()).
+ */
+static void mark_away(struct merge *m, struct mnode *n, enum cnode_state state,
+		      uint64_t now_tai)
 {
-	n->state = CNODE_UNREACHABLE;
+	n->state = state;
+	if (!n->gap_open) {
+		n->gap_open = true;
+		n->gap_from = n->have_wm ? n->wm_tai : m->told;
+	}
 	tell_state(m, n, now_tai);
-	tell_loss(m, n, n->have_wm ? n->wm_tai : m->told, now_tai, 0);
 }
 
 void merge_tick(struct merge *m, uint64_t now_ns, uint64_t now_tai)
@@ -510,14 +545,14 @@ void merge_tick(struct merge *m, uint64_t now_ns, uint64_t now_tai)
 		if (n->state != CNODE_UP || now_ns < n->last_heard ||
 		    now_ns - n->last_heard < m->liveness_ns)
 			continue;
-		mark_unreachable(m, n, now_tai);
+		mark_away(m, n, CNODE_UNREACHABLE, now_tai);
 	}
 }
 
 void merge_gone(struct merge *m, uint32_t node, uint64_t now_tai)
 {
 	if (m->nodes[node]->state == CNODE_UP)
-		mark_unreachable(m, m->nodes[node], now_tai);
+		mark_away(m, m->nodes[node], CNODE_DOWN, now_tai);
 }
 
 void merge_log_waiting(const struct merge *m)

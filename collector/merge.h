@@ -10,9 +10,13 @@
  * (a k-way merge over a heap keyed by head TAI) once every live node's
  * watermark has passed it plus the largest epsilon of the live nodes.
  *
- * A node silent for longer than the liveness timeout becomes unreachable:
- * consumers hear node_state() and a loss() for the time since its last
- * watermark, and the merge stops waiting for it.  Events that arrive
+ * A node silent for longer than the liveness timeout becomes unreachable
+ * (consumers hear node_state(UNREACHABLE)) and the merge stops waiting for
+ * it; one that says Goodbye goes down (node_state(DOWN)) at once, having
+ * lost nothing.  When either is heard again, the time from its last
+ * watermark to the first thing it sends then (a batch's first event, or a
+ * heartbeat's watermark) is unknown: one loss() with count 0 for exactly
+ * that interval, none if it is empty.  Events that arrive
  * behind what was already released (a node returning after the timeout, or
  * a watermark that lied) cannot be placed: they are reported as loss, never
  * delivered out of order.
@@ -105,8 +109,9 @@ void merge_run(struct merge *m);
 void merge_tick(struct merge *m, uint64_t now_ns, uint64_t now_tai);
 
 /**
- * merge_gone - @node said Goodbye: it is unreachable now, not after the
- * liveness timeout (same reports as merge_tick())
+ * merge_gone - @node said Goodbye: it is down now (node_state(DOWN), no
+ * loss: everything up to its watermark was sent), not unreachable after the
+ * liveness timeout
  */
 void merge_gone(struct merge *m, uint32_t node, uint64_t now_tai);
 

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "msg.h"
 #include "pipeline.h"
+#include "rtclock.h"
 #include "schema.h"
 #include "wal.h"
 
@@ -43,6 +44,7 @@ struct pnode {
 	uint64_t acked;
 	uint64_t dups;
 	bool paused;
+	struct rtclock rt; /* round-trip clock estimate (no PTP sync) */
 };
 
 struct ctoken {
@@ -638,6 +640,10 @@ static int on_batch(struct pipeline *p, struct pnode *n, struct session *s,
 		pr_info("%s: batch seq jumps from %" PRIu64 " to %" PRIu64
 			" (the agent reports its losses)",
 			session_peer(s), written, b->seq);
+	/* after the WAL: it keeps what the agent sent */
+	rtclock_apply(&n->rt, b->clock,
+		      b->base_ns + (b->n_time_delta ? b->time_delta[0] : 0),
+		      clocks_now(CLOCK_TAI));
 	merge_push(p->merge, n->idx, b, sc, now_mono());
 	if (merge_queued(p->merge, n->idx) > p->cfg.queue_events) {
 		n->paused = true;
@@ -675,11 +681,17 @@ int pipeline_frame(struct pipeline *p, struct pnode *n, struct session *s,
 	case FRAME_HEARTBEAT: {
 		Netrv__Heartbeat *h;
 		Netrv__Ack ack = NETRV__ACK__INIT;
+		uint64_t now_tai;
 
 		m = msg_unpack(f, NULL);
 		if (!m)
 			break;
 		h = (Netrv__Heartbeat *)m;
+		now_tai = clocks_now(CLOCK_TAI);
+		rtclock_heartbeat(&n->rt, h, now_tai);
+		if (h->clock)
+			rtclock_apply(&n->rt, h->clock, h->watermark_ns,
+				      now_tai);
 		merge_heartbeat(p->merge, n->idx, h->watermark_ns, h->clock,
 				now_mono());
 		ack.seq = n->acked;

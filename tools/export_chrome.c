@@ -414,8 +414,9 @@ int tool_export(int argc, char **argv)
 			break;
 		case AREC_NODE_STATE:
 			instant(&x, &rec,
-				rec.state == CNODE_UP ? "node up" :
-							"node unreachable");
+				rec.state == CNODE_UP	? "node up" :
+				rec.state == CNODE_DOWN ? "node down" :
+							  "node unreachable");
 			break;
 		case AREC_WATERMARK:
 			break;

@@ -2,25 +2,13 @@
 /* jsonw.c - JSON strings and times for the netrv tool (see jsonw.h). */
 #include <string.h>
 
+#include "jsonesc.h"
 #include "jsonw.h"
 
 void jsonw_str(FILE *f, const void *p, size_t len)
 {
-	const uint8_t *b = p;
-	size_t i;
-
 	fputc('"', f);
-	for (i = 0; i < len; i++) {
-		uint8_t c = b[i];
-
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' ||
-			 c == '&')
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
+	jsonesc_file(f, p, len, JSONESC_ASCII | JSONESC_HTML);
 	fputc('"', f);
 }
 

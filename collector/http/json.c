@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * json.c - see json.h.  Escaping is byte-exact and allocation-free: runs of
- * plain bytes are appended in one evbuffer_add().
+ * json.c - see json.h.  Escaping is lib/jsonesc.c's (JSONESC_UTF8): byte-exact
+ * and allocation-free, runs of plain bytes appended in one evbuffer_add().
  */
 #include <inttypes.h>
 #include <math.h>
@@ -12,99 +12,21 @@
 #include <event2/buffer.h>
 
 #include "json.h"
+#include "jsonesc.h"
 
 size_t json_utf8_seq(const uint8_t *p, size_t avail)
 {
-	uint8_t c = p[0];
-	size_t n, i;
-	uint32_t cp;
+	return jsonesc_utf8_seq(p, avail);
+}
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (avail < n)
-		return 0;
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000))
-		return 0; /* overlong */
-	if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
+static int put_evbuffer(void *arg, const void *p, size_t len)
+{
+	return evbuffer_add(arg, p, len) ? -1 : 0;
 }
 
 int json_escape(struct evbuffer *out, const void *p, size_t len)
 {
-	const uint8_t *s = p, *run = p;
-	size_t i = 0, n;
-	char esc[8];
-
-	while (i < len) {
-		uint8_t c = s[i];
-		const char *short_esc = NULL;
-
-		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
-		if (c >= 0x80) {
-			n = json_utf8_seq(s + i, len - i);
-			if (n) {
-				i += n;
-				continue;
-			}
-		}
-		if (run < s + i && evbuffer_add(out, run, s + i - run))
-			return -1;
-		switch (c) {
-		case '"':
-			short_esc = "\\\"";
-			break;
-		case '\\':
-			short_esc = "\\\\";
-			break;
-		case '\n':
-			short_esc = "\\n";
-			break;
-		case '\r':
-			short_esc = "\\r";
-			break;
-		case '\t':
-			short_esc = "\\t";
-			break;
-		case '\b':
-			short_esc = "\\b";
-			break;
-		case '\f':
-			short_esc = "\\f";
-			break;
-		}
-		if (!short_esc) {
-			snprintf(esc, sizeof(esc), "\\u%04x", c);
-			short_esc = esc;
-		}
-		if (evbuffer_add(out, short_esc, strlen(short_esc)))
-			return -1;
-		i++;
-		run = s + i;
-	}
-	if (run < s + len && evbuffer_add(out, run, s + len - run))
-		return -1;
-	return 0;
+	return jsonesc(put_evbuffer, out, p, len, JSONESC_UTF8);
 }
 
 void json_init(struct json *j, struct evbuffer *out)

@@ -116,7 +116,7 @@ static void node_json(struct json *j, const struct node_stat *s,
 {
 	json_object_begin(j);
 	json_kv_str(j, "name", s->name);
-	json_kv_str(j, "state", s->state == CNODE_UP ? "up" : "unreachable");
+	json_kv_str(j, "state", cnode_state_name(s->state));
 	json_kv_bool(j, "connected", s->state == CNODE_UP);
 	if (s->last_mono_ns)
 		json_kv_u64(j, "last_seen_tai_ns",

@@ -320,17 +320,28 @@ void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 		lockt_node_gap(e, n, from, to, count, false);
 		break;
 	case LOCK_NEWS_UNREACHABLE:
+		/* what it holds now may end unseen: incomplete at once */
 		if (n->unreachable)
 			break;
 		n->unreachable = true;
-		n->gap_from = from;
 		lockt_node_gap(e, n, from, from, 0, true);
 		break;
-	case LOCK_NEWS_UP:
-		if (!n->unreachable)
+	case LOCK_NEWS_DOWN:
+		/*
+		 * It said Goodbye after its last batch: nothing was lost, no
+		 * verdict; only its open holds may now end unseen.
+		 */
+		if (n->unreachable)
 			break;
+		n->unreachable = true;
+		lockt_node_down(e, n);
+		break;
+	case LOCK_NEWS_UP:
+		/*
+		 * The merge reports the time it was away, if any, as a loss
+		 * (from its last watermark to its return).
+		 */
 		n->unreachable = false;
-		lockt_node_gap(e, n, n->gap_from, from, 0, false);
 		break;
 	}
 }
@@ -352,6 +363,7 @@ static void op_node_state(struct consumer *cs, const struct cnode *node,
 	struct lock_engine *e = container_of(cs, struct lock_engine, consumer);
 	struct lnode *n = lock_node(e, node);
 	unsigned int what = state == CNODE_UNREACHABLE ? LOCK_NEWS_UNREACHABLE :
+			    state == CNODE_DOWN	       ? LOCK_NEWS_DOWN :
 							 LOCK_NEWS_UP;
 
 	if (n && !lock_causal_news(e, n, what, tai_ns, tai_ns, 0))

@@ -249,6 +249,12 @@ struct lock_stats {
 	uint64_t verdicts[VERDICT_MAX];
 	uint64_t resources, holds; /* live now */
 	uint64_t unknown_lkb;
+	/*
+	 * holds a grant compared itself with, one by one: open holds of a
+	 * mode some hold is incompatible with, and closed ones up to the
+	 * first one clock-separated with all older ones (see table.c)
+	 */
+	uint64_t holds_examined;
 };
 
 void lock_engine_stats(const struct lock_engine *e, struct lock_stats *st);

@@ -63,7 +63,6 @@ struct lnode {
 	bool unreachable;
 	bool ready; /* unblocked: replay pending events */
 	uint64_t gaps; /* loss reports and unreachable spells so far */
-	uint64_t gap_from;
 };
 
 /* Context of one delivered event. */
@@ -92,14 +91,17 @@ struct lock_res {
 	uint32_t ls;
 	unsigned int refs; /* holds + adapter references */
 	bool incomplete; /* a holder node lost events */
-	struct lock_hold *holds; /* doubly linked */
+	uint16_t modes; /* modes with n_mode[] > 0 */
+	struct lock_hold *holds; /* open holds, newest first, doubly linked */
+	struct lock_hold *closed; /* released holds kept, newest first */
+	uint32_t n_mode[LOCK_MAX_MODES]; /* holds (open and kept) by mode */
 	struct lock_hring *rings; /* history: one ring per node */
 	uint16_t key_len;
 	uint8_t key[LOCK_KEY_MAX];
 };
 
 struct lock_hold {
-	struct lock_hold *prev, *next; /* in res->holds */
+	struct lock_hold *prev, *next; /* in res->holds or res->closed */
 	struct lock_hold *fifo_next; /* closed holds, in closing order */
 	struct lock_res *res;
 	struct lnode *n;
@@ -108,6 +110,12 @@ struct lock_hold {
 	bool open, expired, uncertain;
 	uint64_t g_tai, g_eps, g_lseq;
 	uint64_t r_tai, r_eps, r_lseq;
+	/*
+	 * Closed holds: an upper bound of r_tai + r_eps over this hold and
+	 * every older one in res->closed (UINT64_MAX if one is uncertain), so
+	 * a grant stops walking where all older holds are clock-separated.
+	 */
+	uint64_t end_max;
 	struct lock_pair *pairs;
 	unsigned int n_pairs;
 };
@@ -248,7 +256,7 @@ void lock_causal_recv(struct lock_engine *e, struct lctx *c,
 		      const struct cevent *ev, const struct lock_tinfo *ti,
 		      unsigned int r);
 /* news about a node (loss, liveness): true if queued behind held events */
-enum { LOCK_NEWS_LOSS, LOCK_NEWS_UNREACHABLE, LOCK_NEWS_UP };
+enum { LOCK_NEWS_LOSS, LOCK_NEWS_UNREACHABLE, LOCK_NEWS_UP, LOCK_NEWS_DOWN };
 bool lock_causal_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 		      uint64_t from, uint64_t to, uint64_t count);
 void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
@@ -278,6 +286,8 @@ void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
 void lockt_watermark(struct lock_engine *e, uint64_t horizon);
 void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		    uint64_t to, uint64_t count, bool held_now);
+/* @n said Goodbye: its open holds may end unseen (no verdict) */
+void lockt_node_down(struct lock_engine *e, struct lnode *n);
 void lockt_fill_res(struct verdict *v, const struct lock_res *r);
 
 /* decide.c */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "jsonesc.h"
 #include "lock_private.h"
 
 struct jb {
@@ -48,24 +49,16 @@ __attribute__((format(printf, 2, 3))) static void pf(struct jb *j,
 		    (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+static int put_cb(void *arg, const void *p, size_t n)
+{
+	put(arg, p, n);
+	return 0;
+}
+
 static void str(struct jb *j, const void *p, size_t len)
 {
-	const uint8_t *b = p;
-
 	put(j, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		uint8_t c = b[i];
-
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-
-			put(j, e, 2);
-		} else if (c < 0x20 || c > 0x7e) {
-			pf(j, "\\u%04x", c);
-		} else {
-			put(j, (const char *)&c, 1);
-		}
-	}
+	jsonesc(put_cb, j, p, len, JSONESC_ASCII);
 	put(j, "\"", 1);
 }
 

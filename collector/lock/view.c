@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonesc.h"
 #include "lock_private.h"
 #include "lock_reactor.h"
 
@@ -62,22 +63,16 @@ __attribute__((format(printf, 2, 3))) static void pf(struct out *o,
 		    (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
+static int put_cb(void *arg, const void *p, size_t n)
+{
+	put(arg, p, n);
+	return 0;
+}
+
 static void str(struct out *o, const void *p, size_t len)
 {
-	const uint8_t *b = p;
-
 	put(o, "\"", 1);
-	for (size_t i = 0; i < len; i++) {
-		if (b[i] == '"' || b[i] == '\\') {
-			char e[2] = { '\\', (char)b[i] };
-
-			put(o, e, 2);
-		} else if (b[i] < 0x20 || b[i] > 0x7e) {
-			pf(o, "\\u%04x", b[i]);
-		} else {
-			put(o, (const char *)&b[i], 1);
-		}
-	}
+	jsonesc(put_cb, o, p, len, JSONESC_ASCII);
 	put(o, "\"", 1);
 }
 

@@ -428,24 +428,62 @@ static void test_unreachable(void)
 	CHECK_INT(sk->n, 0); /* not yet past the timeout */
 	merge_tick(m, 1001, 5000);
 	CHECK_INT(sk->state[1], CNODE_UNREACHABLE);
-	CHECK_INT(sk->loss_calls[1], 1); /* "what it did meanwhile" */
-	CHECK_INT(sk->loss_from[1], 50);
-	CHECK_INT(sk->loss_to[1], 5000);
+	/* how long it is away is not known yet: no loss */
+	CHECK_INT(sk->loss_calls[1], 0);
 	merge_run(m);
 	CHECK_INT(sk->n, 3); /* the merge goes on without n1 */
-	/* n1 comes back with events behind what was released: loss */
+	/*
+	 * n1 comes back: from its last watermark (50) to its first event now
+	 * (150) is unknown, count 0; its events behind what was released are
+	 * loss with their count
+	 */
 	merge_push(m, 1, make_batch(2, late, lv, 2, 0, 0, 260), sc, 2000);
 	CHECK_INT(sk->state[1], CNODE_UP);
+	CHECK_INT(sk->loss_calls[1], 1);
+	CHECK_INT(sk->lost[1], 0);
+	CHECK_INT(sk->loss_from[1], 50);
+	CHECK_INT(sk->loss_to[1], 150);
 	merge_heartbeat(m, 0, 1000, NULL, 2000);
 	merge_run(m);
 	CHECK_INT(sk->n, 3);
+	CHECK_INT(sk->loss_calls[1], 2);
 	CHECK_INT(sk->lost[1], 2);
 	CHECK_INT(sk->loss_from[1], 150);
 	CHECK_INT(sk->loss_to[1], 250);
-	/* a node that says Goodbye is unreachable at once */
+
+	/* a node that says Goodbye is down at once, having lost nothing */
 	merge_gone(m, 0, 3000);
-	CHECK_INT(sk->state[0], CNODE_UNREACHABLE);
+	CHECK_INT(sk->state[0], CNODE_DOWN);
+	CHECK_INT(sk->loss_calls[0], 0);
+	merge_tick(m, 100000, 6000); /* down, not unreachable later */
+	CHECK_INT(sk->state[0], CNODE_DOWN);
+	CHECK_INT(sk->loss_calls[0], 0);
+	/* back where its watermark was (a heartbeat): nothing unknown */
+	merge_heartbeat(m, 0, 1000, NULL, 100001);
+	CHECK_INT(sk->state[0], CNODE_UP);
+	CHECK_INT(sk->loss_calls[0], 0);
+	/* down again, back with a first event at 9000: [1000, 9000] unknown */
+	merge_gone(m, 0, 7000);
+	{
+		uint64_t t2[1] = { 9000 }, v2[1] = { 9 };
+
+		merge_push(m, 0, make_batch(5, t2, v2, 1, 0, 0, 9000), sc,
+			   100002);
+	}
+	CHECK_INT(sk->state[0], CNODE_UP);
 	CHECK_INT(sk->loss_calls[0], 1);
+	CHECK_INT(sk->lost[0], 0);
+	CHECK_INT(sk->loss_from[0], 1000);
+	CHECK_INT(sk->loss_to[0], 9000);
+	/* unreachable twice without being heard: one gap, from the first */
+	merge_tick(m, 200000, 8000);
+	CHECK_INT(sk->state[0], CNODE_UNREACHABLE);
+	merge_gone(m, 0, 8500);
+	CHECK_INT(sk->state[0], CNODE_UNREACHABLE);
+	merge_heartbeat(m, 0, 12000, NULL, 200001);
+	CHECK_INT(sk->loss_calls[0], 2);
+	CHECK_INT(sk->loss_from[0], 9000);
+	CHECK_INT(sk->loss_to[0], 12000);
 	teardown(m, sk, sc);
 }
 

@@ -28,8 +28,8 @@ def main():
         for line in sys.stdin:
             cmd = line.strip()
             if cmd == 'start':
-                live.run_loadgen('-e', '6000', '-b', '50', '-r', '200',
-                                 '-L', '10', '-X', HOSTILE, '-H', '20',
+                live.run_loadgen('--ptp', '-e', '6000', '-b', '50', '-r',
+                                 '200', '-L', '10', '-X', HOSTILE, '-H', '20',
                                  '-t', '120')
             elif cmd == 'quit':
                 break

@@ -389,16 +389,41 @@ static void test_incomplete(void)
 	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 3); /* node, r, pair */
 	lock_engine_destroy(e);
 
-	/* unreachable while holding: incomplete at once and at return */
+	/*
+	 * unreachable while holding: incomplete at once (node and resource);
+	 * back: only the loss the merge reports for the unknown interval
+	 */
 	e = plain(&s);
 	c = lock_engine_consumer(e);
 	ev(c, 0, &t_a, 100, 1);
 	c->ops->node_state(c, &nodes[0], CNODE_UNREACHABLE, 150 * US);
 	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 2);
 	c->ops->node_state(c, &nodes[0], CNODE_UP, 250 * US);
-	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 3);
+	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 2);
+	c->ops->loss(c, &nodes[0], 140 * US, 240 * US, 0);
+	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 3); /* node; r: known */
 	CHECK(strstr(s->v[2].json,
-		     "\"from_tai_ns\":150000,\"to_tai_ns\":250000"));
+		     "\"from_tai_ns\":140000,\"to_tai_ns\":240000"));
+	lock_engine_destroy(e);
+
+	/*
+	 * Goodbye after the last batch: no verdict for the node or what it
+	 * held; its hold may end unseen, so a conflict with it is incomplete,
+	 * not definite; and a node that left without holding anything leaves
+	 * no trace in the verdicts
+	 */
+	e = plain(&s);
+	c = lock_engine_consumer(e);
+	ev(c, 0, &t_a, 100, 1);
+	c->ops->node_state(c, &nodes[0], CNODE_DOWN, 150 * US);
+	CHECK_INT(s->n, 0);
+	ev(c, 1, &t_a, 200, 2);
+	ev(c, 1, &t_r, 300, 2);
+	c->ops->node_state(c, &nodes[1], CNODE_DOWN, 400 * US);
+	c->ops->watermark(c, 10000 * US);
+	CHECK_INT(th_count(s, VERDICT_DEFINITE), 0);
+	CHECK_INT(th_count(s, VERDICT_INCOMPLETE), 1);
+	CHECK(s->n == 1 && strstr(s->v[0].json, "\"holds\":[{"));
 	lock_engine_destroy(e);
 }
 

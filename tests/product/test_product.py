@@ -103,8 +103,9 @@ def run(live, tool, models):
     sse.start()
     # 3 agents, 1000 events/s each for 6 s; every 10th event a DLM lock
     # step; node0 and node1 hold HOSTILE in EX from 1.5 s to 4.5 s.
-    lg = live.run_loadgen('-e', '6000', '-b', '100', '-r', '1000', '-L',
-                          '10', '-X', HOSTILE, '-H', '20', '-t', '60')
+    # (--ptp: a synchronised clock with the 1 us eps the checks expect)
+    lg = live.run_loadgen('--ptp', '-e', '6000', '-b', '100', '-r', '1000',
+                          '-L', '10', '-X', HOSTILE, '-H', '20', '-t', '60')
     held, pr = None, set()
     for _ in range(150):
         st, body = live.get('/api/resources?limit=1000')
