@@ -636,8 +636,9 @@ static void test_ast_swapped(void)
 out:
 		close_ctx(&x);
 	}
+}
 
-	/*
+/*
  * A hot resource: two nodes hand it off in EX 2000 times, 10 us apart, with
  * eps 1 us and lock.eps_floor 10 ms while the watermark lags 5 ms, so
  * hundreds of released holds are kept.  A grant must compare itself only
@@ -646,88 +647,87 @@ out:
  * compatible) compare with none.  The verdicts stay right: one overlap
  * injected at the end is definite.
  */
-	static void test_hot_resource(void)
-	{
-		struct lock_engine_conf conf;
-		struct lock_stats st;
-		struct ctx x;
-		uint64_t t = 1000;
-		int i;
+static void test_hot_resource(void)
+{
+	struct lock_engine_conf conf;
+	struct lock_stats st;
+	struct ctx x;
+	uint64_t t = 1000;
+	int i;
 
-		lock_conf_defaults(&conf);
-		conf.eps_floor_ns = 10000000;
-		x.e = lock_engine_create(&conf);
-		if (!x.e)
-			abort();
-		x.sink = th_sink_new();
-		lock_engine_add_sink(x.e, &x.sink->sink);
-		x.c = lock_engine_consumer(x.e);
-		x.name = "hot";
-		x.name_len = 3;
-		for (i = 0; i < 2000; i++, t += 10) {
-			int n = i % 2, lkb = 0x100 + i;
+	lock_conf_defaults(&conf);
+	conf.eps_floor_ns = 10000000;
+	x.e = lock_engine_create(&conf);
+	if (!x.e)
+		abort();
+	x.sink = th_sink_new();
+	lock_engine_add_sink(x.e, &x.sink->sink);
+	x.c = lock_engine_consumer(x.e);
+	x.name = "hot";
+	x.name_len = 3;
+	for (i = 0; i < 2000; i++, t += 10) {
+		int n = i % 2, lkb = 0x100 + i;
 
-			start(&x, n, t, 1, lkb, EX, 0);
-			ast(&x, n, t + 1, 1, lkb, 0);
-			unlock(&x, n, t + 5, 1, lkb, 0);
-			ast(&x, n, t + 6, 1, lkb, EUNLOCK);
-			if (i % 10 == 0 && t > 5000)
-				x.c->ops->watermark(x.c, (t - 5000) * US);
-		}
-		st = stats(&x);
-		CHECK(st.holds >
-		      400); /* released holds are kept for eps_floor */
-		CHECK_INT(x.sink->n, 0);
-		/*
+		start(&x, n, t, 1, lkb, EX, 0);
+		ast(&x, n, t + 1, 1, lkb, 0);
+		unlock(&x, n, t + 5, 1, lkb, 0);
+		ast(&x, n, t + 6, 1, lkb, EUNLOCK);
+		if (i % 10 == 0 && t > 5000)
+			x.c->ops->watermark(x.c, (t - 5000) * US);
+	}
+	st = stats(&x);
+	CHECK(st.holds > 400); /* released holds are kept for eps_floor */
+	CHECK_INT(x.sink->n, 0);
+	/*
 	 * each grant: at most the previous hold (released 5 us before, so
 	 * clock-separated); scanning the kept holds would be > 400 per grant
 	 */
-		CHECK(st.holds_examined <= 2000);
+	CHECK(st.holds_examined <= 2000);
 
-		/* compatible grants compare with nothing */
-		x.name = "hot-pr";
-		x.name_len = 6;
-		for (i = 0; i < 2000; i++, t += 10) {
-			int n = i % 2, lkb = 0x10000 + i;
+	/* compatible grants compare with nothing */
+	x.name = "hot-pr";
+	x.name_len = 6;
+	for (i = 0; i < 2000; i++, t += 10) {
+		int n = i % 2, lkb = 0x10000 + i;
 
-			start(&x, n, t, 1, lkb, PR, 0);
-			ast(&x, n, t + 1, 1, lkb, 0);
-			unlock(&x, n, t + 5, 1, lkb, 0);
-			ast(&x, n, t + 6, 1, lkb, EUNLOCK);
-		}
-		CHECK_INT(stats(&x).holds_examined, st.holds_examined);
-
-		/* an overlap among the kept holds is still found */
-		x.name = "hot";
-		x.name_len = 3;
-		start(&x, 0, t, 1, 0x50000, EX, 0);
-		ast(&x, 0, t + 1, 1, 0x50000, 0);
-		start(&x, 1, t + 2, 1, 0x50001, EX, 0);
-		ast(&x, 1, t + 3, 1, 0x50001, 0);
-		unlock(&x, 0, t + 20, 1, 0x50000, 0);
-		unlock(&x, 1, t + 21, 1, 0x50001, 0);
-		flush(&x);
-		CHECK_INT(x.sink->n, 1);
-		CHECK_INT(th_count(x.sink, VERDICT_DEFINITE), 1);
-		CHECK(stats(&x).holds_examined > st.holds_examined);
-		CHECK_INT(stats(&x).holds, 0);
-		close_ctx(&x);
+		start(&x, n, t, 1, lkb, PR, 0);
+		ast(&x, n, t + 1, 1, lkb, 0);
+		unlock(&x, n, t + 5, 1, lkb, 0);
+		ast(&x, n, t + 6, 1, lkb, EUNLOCK);
 	}
+	CHECK_INT(stats(&x).holds_examined, st.holds_examined);
 
-	int main(int argc, char **argv)
-	{
-		types();
-		test_handoff();
-		test_overlap();
-		test_convert();
-		test_nothing_granted();
-		test_lockspaces();
-		test_messages();
-		test_altmode();
-		test_convdeadlk();
-		test_ast_swapped();
-		test_lost_grant();
-		test_random();
-		test_hot_resource();
-		return check_summary(argv[0]);
-	}
+	/* an overlap among the kept holds is still found */
+	x.name = "hot";
+	x.name_len = 3;
+	start(&x, 0, t, 1, 0x50000, EX, 0);
+	ast(&x, 0, t + 1, 1, 0x50000, 0);
+	start(&x, 1, t + 2, 1, 0x50001, EX, 0);
+	ast(&x, 1, t + 3, 1, 0x50001, 0);
+	unlock(&x, 0, t + 20, 1, 0x50000, 0);
+	unlock(&x, 1, t + 21, 1, 0x50001, 0);
+	flush(&x);
+	CHECK_INT(x.sink->n, 1);
+	CHECK_INT(th_count(x.sink, VERDICT_DEFINITE), 1);
+	CHECK(stats(&x).holds_examined > st.holds_examined);
+	CHECK_INT(stats(&x).holds, 0);
+	close_ctx(&x);
+}
+
+int main(int argc, char **argv)
+{
+	types();
+	test_handoff();
+	test_overlap();
+	test_convert();
+	test_nothing_granted();
+	test_lockspaces();
+	test_messages();
+	test_altmode();
+	test_convdeadlk();
+	test_ast_swapped();
+	test_hot_resource();
+	test_lost_grant();
+	test_random();
+	return check_summary(argv[0]);
+}
