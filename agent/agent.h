@@ -353,6 +353,14 @@ struct encoder *encoder_create(const struct schema *schema,
  */
 int encoder_set_codec(struct encoder *e, bool deflate, bool columns);
 /**
+ * encoder_set_max_frame - the largest payload the collector takes
+ * @max_payload: its HelloAck.max_frame (0: FRAME_DEFAULT_MAX)
+ *
+ * Batches from now on are cut so that their frames stay below it: by
+ * events (batch_events) and by a bound of their size.
+ */
+void encoder_set_max_frame(struct encoder *e, uint32_t max_payload);
+/**
  * encoder_inflate_frame - rewrite a Batch frame with fields_deflate or
  * columns_zstd into one with plain columns, for a collector that cannot
  * decode them
@@ -403,7 +411,7 @@ struct transport_source {
 	/* the collector said whether it decodes Batch.fields_deflate and
 	 * Batch.columns_zstd (and the config allows compression) */
 	void (*peer_codec)(struct transport_source *src, bool deflate,
-			   bool columns);
+			   bool columns, uint32_t max_frame);
 };
 
 /**

@@ -26,6 +26,7 @@
 struct encoder {
 	const struct schema *schema;
 	uint32_t max;
+	uint32_t max_payload; /* the collector's HelloAck.max_frame */
 	uint64_t *deltas;
 	uint32_t *types, *cpus;
 	struct bytebuf fields;
@@ -55,6 +56,78 @@ int encoder_set_codec(struct encoder *e, bool deflate, bool columns)
 	if (columns && !e->cp)
 		return -1;
 	e->columns = columns;
+	return 0;
+}
+
+void encoder_set_max_frame(struct encoder *e, uint32_t max_payload)
+{
+	if (!max_payload || max_payload > FRAME_HARD_MAX)
+		max_payload = FRAME_DEFAULT_MAX;
+	e->max_payload = max_payload;
+}
+
+/*
+ * Bytes a batch's events may take, by the estimate of batch_cost(): half
+ * the frame maximum, less room for the losses, clock and header fields.
+ * Compression can grow incompressible data by a little, never twice.
+ */
+static size_t batch_budget(const struct encoder *e, size_t n_losses)
+{
+	size_t fixed = 1024 + n_losses * 64;
+	size_t half = e->max_payload / 2;
+
+	return half > fixed ? half - fixed : 0;
+}
+
+/*
+ * An upper bound of what one record adds to the plain form: a time delta,
+ * type and CPU (at most 20 bytes of varints) and its fields, each packed
+ * into at most twice its size in the record (an N-byte integer into a
+ * varint of at most 2N bytes, a string or bytes into a length prefix of
+ * at most 5 bytes plus the bytes, which its 4-byte __data_loc or its
+ * array in the record pays for).
+ */
+static size_t batch_cost(const struct trace_rec *r)
+{
+	return 2 * (size_t)r->len + 32;
+}
+
+/* Events of the batch starting at @recs: at most e->max, within budget. */
+static size_t batch_count(const struct encoder *e, const struct trace_rec *recs,
+			  size_t n, size_t budget)
+{
+	size_t cnt = 0, bytes = 0;
+
+	while (cnt < n && cnt < e->max) {
+		size_t c = batch_cost(&recs[cnt]);
+
+		if (cnt && bytes + c > budget)
+			break;
+		bytes += c;
+		cnt++;
+	}
+	return cnt;
+}
+
+static int grow_batches(struct encoder *e, size_t n)
+{
+	size_t *nl;
+	struct spool_info *ni;
+	size_t cap = e->cap_batches ? e->cap_batches : 4;
+
+	if (n <= e->cap_batches)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	nl = realloc(e->lens, cap * sizeof(*nl));
+	if (!nl)
+		return -1;
+	e->lens = nl;
+	ni = realloc(e->infos, cap * sizeof(*ni));
+	if (!ni)
+		return -1;
+	e->infos = ni;
+	e->cap_batches = cap;
 	return 0;
 }
 
@@ -176,6 +249,7 @@ struct encoder *encoder_create(const struct schema *schema,
 		return NULL;
 	e->schema = schema;
 	e->max = batch_events;
+	e->max_payload = FRAME_DEFAULT_MAX;
 	e->deltas = calloc(batch_events, sizeof(*e->deltas));
 	e->types = calloc(batch_events, sizeof(*e->types));
 	e->cpus = calloc(batch_events, sizeof(*e->cpus));
@@ -210,29 +284,22 @@ int encoder_run(struct encoder *e, const struct trace *t,
 		struct bytebuf *frames, const size_t **lens,
 		const struct spool_info **infos)
 {
-	size_t n_batches = n ? (n + e->max - 1) / e->max : (n_losses ? 1 : 0);
-	size_t done = 0;
+	size_t n_batches = 0, done = 0;
 
 	frames->len = 0;
-	if (n_batches > e->cap_batches) {
-		size_t *nl = realloc(e->lens, n_batches * sizeof(*nl));
-		struct spool_info *ni;
-
-		if (!nl)
-			return -1;
-		e->lens = nl;
-		ni = realloc(e->infos, n_batches * sizeof(*ni));
-		if (!ni)
-			return -1;
-		e->infos = ni;
-		e->cap_batches = n_batches;
-	}
-	for (size_t b = 0; b < n_batches; b++) {
-		size_t cnt = n - done < e->max ? n - done : e->max;
+	/* A drain without events but with losses still makes one batch. */
+	while (done < n || (!n && n_losses && !n_batches)) {
+		size_t b = n_batches;
+		size_t cnt = batch_count(e, recs + done, n - done,
+					 batch_budget(e, b ? 0 : n_losses));
+		bool last = done + cnt == n;
 		Netrv__Batch batch = NETRV__BATCH__INIT;
 		uint64_t prev;
 		long len;
 
+		if (grow_batches(e, b + 1))
+			return -1;
+		n_batches++;
 		e->fields.len = 0;
 		if (e->columns && cnt &&
 		    colpack_begin(e->cp, schema_types(e->schema),
@@ -292,7 +359,7 @@ int encoder_run(struct encoder *e, const struct trace *t,
 			batch.fields.len = e->fields.len;
 		}
 packed:
-		batch.watermark_ns = b + 1 == n_batches ? wm : prev;
+		batch.watermark_ns = last ? wm : prev;
 		if (batch.watermark_ns < prev)
 			batch.watermark_ns = prev;
 		batch.clock = clock;
@@ -307,6 +374,11 @@ packed:
 			       frames->cap - frames->len);
 		if (len < 0)
 			return -1;
+		if ((size_t)len - FRAME_HEADER_SIZE > e->max_payload)
+			pr_warning(
+				"batch %llu of %zu events is %ld bytes, above the collector's max_frame %u: it will be refused (raise collector.max_frame)",
+				(unsigned long long)batch.seq, cnt, len,
+				e->max_payload);
 		frames->len += (size_t)len;
 		e->lens[b] = (size_t)len;
 		e->infos[b].seq = batch.seq;

@@ -248,10 +248,11 @@ static void src_status(struct transport_source *src, uint64_t *wm,
 }
 
 static void src_peer_codec(struct transport_source *src, bool deflate,
-			   bool columns)
+			   bool columns, uint32_t max_frame)
 {
 	struct agent *a = (void *)((char *)src - offsetof(struct agent, src));
 
+	encoder_set_max_frame(a->enc, max_frame);
 	if (encoder_set_codec(a->enc, deflate, columns))
 		pr_warning(
 			"out of memory for compression; sending plain batches");

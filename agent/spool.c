@@ -380,8 +380,16 @@ int spool_append(struct spool *s, const struct bytebuf *frames,
 	if (!n)
 		total = REC_HDR;
 	total += carry ? carry->len : 0;
+	/*
+	 * A segment is named after the next seq when it starts.  Records
+	 * without a batch (carry only) do not advance it, so a segment
+	 * holding no batch yet is never closed: a new one would get the
+	 * same name, share its file and give its batches wrong offsets.
+	 * Such a segment exceeds seg_bytes by the carries of one hold-back.
+	 */
 	g = s->n_segs ? &s->segs[s->n_segs - 1] : NULL;
-	if (!g || (g->size && g->size + total > s->seg_bytes))
+	if (!g || (g->size && g->size + total > s->seg_bytes &&
+		   g->name_seq != s->next_seq))
 		g = new_seg(s);
 	if (!g)
 		return -1;

@@ -210,7 +210,8 @@ static void on_hello_ack(struct transport *t, const Netrv__HelloAck *a)
 	t->peer_columns = a->accepts_columns;
 	if (t->src->peer_codec)
 		t->src->peer_codec(t->src, t->p.deflate && a->accepts_deflate,
-				   t->p.deflate && a->accepts_columns);
+				   t->p.deflate && a->accepts_columns,
+				   a->max_frame);
 	if (send_msg(t, FRAME_SCHEMA, &t->schema->pb.base)) {
 		pr_err("cannot send schema: %m");
 		drop_conn(t, true);

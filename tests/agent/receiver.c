@@ -18,7 +18,8 @@
  * Integers print in decimal, strings quoted with \xNN escapes, byte arrays
  * in hex.  Usage: receiver --ca F --cert F --key F --port-file F --out F
  * [--ack-delay-ms N] [--state FILE] [--port N] [--deflate] [--columns]
- * [--dump FILE].  --deflate accepts zlib-compressed fields, --columns
+ * [--dump FILE] [--max-frame N].  --max-frame announces N as HelloAck.max_frame
+ * and refuses larger frames, as the collector does.  --deflate accepts zlib-compressed fields, --columns
  * batches in column form (lib/colpack.h; expanded before printing), --dump
  * appends every Schema and Batch payload as received to FILE (u8 frame
  * type, u32 length, payload) for tests/agent/test_colpack.  It listens on 127.0.0.1
@@ -62,6 +63,7 @@ static struct evpack_value vals[256];
 static int ack_delay_ms;
 static uint64_t total_bytes, total_events;
 static bool accept_deflate, accept_columns;
+static uint32_t max_frame = FRAME_DEFAULT_MAX;
 static struct colpack *colpack;
 static FILE *dump;
 static struct bytebuf inflated;
@@ -246,6 +248,7 @@ static int on_frame(struct conn *c, const struct frame *f)
 		a.collector_version = "test-receiver";
 		a.accepts_deflate = accept_deflate;
 		a.accepts_columns = accept_columns;
+		a.max_frame = max_frame;
 		send_msg(c, FRAME_HELLO_ACK, &a.base);
 		break;
 	}
@@ -367,7 +370,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	struct conn *c = calloc(1, sizeof(*c));
 	SSL *ssl = SSL_new(ctx);
 
-	c->dec = frame_decoder_create(FRAME_DEFAULT_MAX);
+	c->dec = frame_decoder_create(max_frame);
 	c->bev = bufferevent_openssl_socket_new(evconnlistener_get_base(l), fd,
 						ssl, BUFFEREVENT_SSL_ACCEPTING,
 						BEV_OPT_CLOSE_ON_FREE);
@@ -394,12 +397,19 @@ int main(int argc, char **argv)
 	int opt;
 
 	static const struct option o[] = {
-		{ "ca", 1, NULL, 'a' },	     { "cert", 1, NULL, 'c' },
-		{ "key", 1, NULL, 'k' },     { "port-file", 1, NULL, 'p' },
-		{ "out", 1, NULL, 'o' },     { "ack-delay-ms", 1, NULL, 'd' },
-		{ "state", 1, NULL, 's' },   { "port", 1, NULL, 'P' },
-		{ "deflate", 0, NULL, 'z' }, { "columns", 0, NULL, 'C' },
-		{ "dump", 1, NULL, 'D' },    { NULL },
+		{ "ca", 1, NULL, 'a' },
+		{ "cert", 1, NULL, 'c' },
+		{ "key", 1, NULL, 'k' },
+		{ "port-file", 1, NULL, 'p' },
+		{ "out", 1, NULL, 'o' },
+		{ "ack-delay-ms", 1, NULL, 'd' },
+		{ "state", 1, NULL, 's' },
+		{ "port", 1, NULL, 'P' },
+		{ "deflate", 0, NULL, 'z' },
+		{ "columns", 0, NULL, 'C' },
+		{ "dump", 1, NULL, 'D' },
+		{ "max-frame", 1, NULL, 'M' },
+		{ NULL },
 	};
 	while ((opt = getopt_long(argc, argv, "", o, NULL)) != -1) {
 		switch (opt) {
@@ -429,6 +439,14 @@ int main(int argc, char **argv)
 			colpack = colpack_create(1);
 			if (!colpack)
 				return 1;
+			break;
+		case 'M':
+			max_frame = (uint32_t)strtoul(optarg, NULL, 0);
+			if (max_frame < 64 || max_frame > FRAME_HARD_MAX) {
+				fprintf(stderr, "--max-frame: 64..%u\n",
+					FRAME_HARD_MAX);
+				return 1;
+			}
 			break;
 		case 'D':
 			dump = fopen(optarg, "ae");
