@@ -60,15 +60,25 @@ void rtclock_heartbeat(struct rtclock *rc, const Netrv__Heartbeat *h,
 	}
 }
 
+/*
+ * PTP bounds a node's clock whenever its port measures against a master:
+ * disciplined (SLAVE, or the grandmaster itself: "synced"), or measuring
+ * only (UNCALIBRATED, as with free_running 1), where the agent's epsilon
+ * already covers the measured master offset and path delay.
+ */
+static bool ptp_bounds(const Netrv__ClockStatus *clk)
+{
+	return clk->source == NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP &&
+	       (clk->synced || clk->port_state == 8);
+}
+
 bool rtclock_apply(const struct rtclock *rc, Netrv__ClockStatus *clk,
 		   uint64_t oldest_trace, uint64_t now_tai)
 {
 	int64_t oldest;
 	uint64_t eps, span = 0;
 
-	if (!rc->have ||
-	    (clk->source == NETRV__CLOCK_SOURCE__CLOCK_SOURCE_PTP &&
-	     clk->synced))
+	if (!rc->have || ptp_bounds(clk))
 		return false;
 	clk->tai_offset_ns -= rc->applied;
 	/* drift over the measurement's age and the batch's */
