@@ -76,8 +76,8 @@ void rtclock_heartbeat(struct rtclock *rc, const Netrv__Heartbeat *h,
 
 /**
  * rtclock_apply - rewrite @clk (a batch's or heartbeat's clock status) with
- * the estimate, if @clk is not a synchronised PTP clock and an estimate
- * exists
+ * the estimate, if PTP does not bound @clk (see collector/README.md) and
+ * an estimate exists
  * @oldest_trace: trace time of the oldest thing @clk applies to (first
  *		  event, or the watermark)
  *
