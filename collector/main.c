@@ -168,6 +168,8 @@ int main(int argc, char **argv)
 			(uint64_t)config_int(cfg, "collector", "queue_events"),
 		.max_frame =
 			(uint32_t)config_int(cfg, "collector", "max_frame"),
+		.roundtrip_clock =
+			config_bool(cfg, "collector", "roundtrip_clock"),
 	};
 	ic = (struct ingest_config){
 		.listen = config_string(cfg, "collector", "listen"),

@@ -641,9 +641,11 @@ static int on_batch(struct pipeline *p, struct pnode *n, struct session *s,
 			" (the agent reports its losses)",
 			session_peer(s), written, b->seq);
 	/* after the WAL: it keeps what the agent sent */
-	rtclock_apply(&n->rt, b->clock,
-		      b->base_ns + (b->n_time_delta ? b->time_delta[0] : 0),
-		      clocks_now(CLOCK_TAI));
+	if (p->cfg.roundtrip_clock)
+		rtclock_apply(&n->rt, b->clock,
+			      b->base_ns +
+				      (b->n_time_delta ? b->time_delta[0] : 0),
+			      clocks_now(CLOCK_TAI));
 	merge_push(p->merge, n->idx, b, sc, now_mono());
 	if (merge_queued(p->merge, n->idx) > p->cfg.queue_events) {
 		n->paused = true;
@@ -689,7 +691,7 @@ int pipeline_frame(struct pipeline *p, struct pnode *n, struct session *s,
 		h = (Netrv__Heartbeat *)m;
 		now_tai = clocks_now(CLOCK_TAI);
 		rtclock_heartbeat(&n->rt, h, now_tai);
-		if (h->clock)
+		if (h->clock && p->cfg.roundtrip_clock)
 			rtclock_apply(&n->rt, h->clock, h->watermark_ns,
 				      now_tai);
 		merge_heartbeat(p->merge, n->idx, h->watermark_ns, h->clock,

@@ -41,6 +41,7 @@ struct pipeline_config {
 	uint64_t liveness_ns;
 	uint64_t queue_events; /* per node: stop reading above this */
 	uint32_t max_frame;
+	bool roundtrip_clock; /* estimate clocks PTP does not bound */
 };
 
 /**

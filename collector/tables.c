@@ -41,6 +41,10 @@ static const struct config_option options[] = {
 	{ "collector", "liveness_timeout", CONFIG_DURATION, "5s", 10000000,
 	  3600000000000LL, NULL,
 	  "a node silent this long is unreachable; the merge goes on without it" },
+	{ "collector", "roundtrip_clock", CONFIG_BOOL, "yes", 0, 0, NULL,
+	  "estimate the clock of nodes that PTP does not bound from round trips "
+	  "over the connection; no: trust what agents claim (to show lying "
+	  "clocks in experiments)" },
 	{ "collector", "idle_timeout", CONFIG_DURATION, "60s", 0,
 	  86400000000000LL, NULL,
 	  "close a connection that sends nothing this long (0: never)" },

@@ -126,6 +126,10 @@ setup_agent() {
 # Everything it writes is in STATE/collector/.
 write_collector_conf() {
 	local port=${NETRV_VM_COLLECTOR_PORT:-7400} d=$state/collector
+	local rtclock=yes
+	# agents kept away from ptp4l claim a tiny epsilon: the collector is to
+	# trust it (and catch the lie), not replace it by its own round trips
+	[ "$agent_ptp" = no ] && rtclock=no
 	rm -rf "${d:?}" # a new cluster: no WAL, log or archive of an old one
 	mkdir -p "$d"
 	cat >"$d/collector.conf" <<-EOF
@@ -137,6 +141,7 @@ write_collector_conf() {
 		key = $state/pki/collector.key
 		# TCG guests stall for 100+ ms at times
 		liveness_timeout = 10s
+		roundtrip_clock = $rtclock
 		[wal]
 		dir = $d/wal
 		sync = none
