@@ -7,12 +7,11 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "jsonesc.h"
+#include "jbuf.h"
 #include "lock_private.h"
 #include "lock_reactor.h"
 
@@ -32,63 +31,6 @@ struct lock_view {
 	struct view_entry *ring;
 	unsigned int cap, head, len;
 };
-
-struct out {
-	char *buf;
-	size_t cap, pos;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->pos < o->cap) {
-		size_t room = o->cap - o->pos;
-
-		memcpy(o->buf + o->pos, s, n < room ? n : room);
-	}
-	o->pos += n;
-}
-
-__attribute__((format(printf, 2, 3))) static void pf(struct out *o,
-						     const char *fmt, ...)
-{
-	char tmp[160];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		put(o, tmp,
-		    (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
-}
-
-static int put_cb(void *arg, const void *p, size_t n)
-{
-	put(arg, p, n);
-	return 0;
-}
-
-static void str(struct out *o, const void *p, size_t len)
-{
-	put(o, "\"", 1);
-	jsonesc(put_cb, o, p, len, JSONESC_ASCII);
-	put(o, "\"", 1);
-}
-
-static size_t finish(struct out *o)
-{
-	if (o->cap) {
-		/* cap is len - 1: room for the NUL */
-		o->buf[o->pos < o->cap ? o->pos : o->cap] = '\0';
-	}
-	return o->pos;
-}
-
-static struct out out_init(char *buf, size_t len)
-{
-	return (struct out){ .buf = buf, .cap = len ? len - 1 : 0 };
-}
 
 static void view_emit(struct verdict_sink *s, const struct verdict *v,
 		      const char *json, size_t len)
@@ -147,7 +89,7 @@ struct verdict_sink *lock_view_sink(struct lock_view *v)
 	return &v->sink;
 }
 
-static void resource(struct out *o, const struct lock_res *r, bool *first)
+static void resource(struct jbuf *o, const struct lock_res *r, bool *first)
 {
 	bool any = false, fh = true;
 
@@ -156,123 +98,126 @@ static void resource(struct out *o, const struct lock_res *r, bool *first)
 	if (!any)
 		return;
 	if (!*first)
-		put(o, ",", 1);
+		jbuf_put(o, ",", 1);
 	*first = false;
-	put(o, "{\"domain\":", 10);
-	str(o, r->domain, strlen(r->domain));
+	jbuf_put(o, "{\"domain\":", 10);
+	jbuf_str(o, r->domain, strlen(r->domain));
 	if (!strcmp(r->domain, "dlm"))
-		pf(o, ",\"lockspace\":%u", r->ls);
-	put(o, ",\"name\":", 8);
-	str(o, r->key, r->key_len);
-	put(o, ",\"name_hex\":\"", 13);
+		jbuf_printf(o, ",\"lockspace\":%u", r->ls);
+	jbuf_put(o, ",\"name\":", 8);
+	jbuf_str(o, r->key, r->key_len);
+	jbuf_put(o, ",\"name_hex\":\"", 13);
 	for (unsigned int i = 0; i < r->key_len; i++)
-		pf(o, "%02x", r->key[i]);
-	pf(o, "\",\"incomplete\":%s,\"holders\":[",
-	   r->incomplete ? "true" : "false");
+		jbuf_printf(o, "%02x", r->key[i]);
+	jbuf_printf(o, "\",\"incomplete\":%s,\"holders\":[",
+		    r->incomplete ? "true" : "false");
 	for (const struct lock_hold *h = r->holds; h; h = h->next) {
 		const char *mode = lock_mode_name(r->m, h->mode);
 
 		if (!h->open)
 			continue;
 		if (!fh)
-			put(o, ",", 1);
+			jbuf_put(o, ",", 1);
 		fh = false;
-		put(o, "{\"node\":", 8);
-		str(o, h->n->cn->name, strlen(h->n->cn->name));
-		pf(o, ",\"holder\":\"0x%" PRIx64 "\",\"mode\":\"%s\"",
-		   h->holder, mode);
-		pf(o,
-		   ",\"since_tai_ns\":%" PRIu64 ",\"eps_ns\":%" PRIu64
-		   ",\"uncertain\":%s}",
-		   h->g_tai, h->g_eps, h->uncertain ? "true" : "false");
+		jbuf_put(o, "{\"node\":", 8);
+		jbuf_str(o, h->n->cn->name, strlen(h->n->cn->name));
+		jbuf_printf(o, ",\"holder\":\"0x%" PRIx64 "\",\"mode\":\"%s\"",
+			    h->holder, mode);
+		jbuf_printf(o,
+			    ",\"since_tai_ns\":%" PRIu64 ",\"eps_ns\":%" PRIu64
+			    ",\"uncertain\":%s}",
+			    h->g_tai, h->g_eps,
+			    h->uncertain ? "true" : "false");
 	}
-	put(o, "]}", 2);
+	jbuf_put(o, "]}", 2);
 }
 
 size_t lock_view_resources(const struct lock_view *v, char *buf, size_t len)
 {
 	const struct lock_engine *e = v->e;
-	struct out o = out_init(buf, len);
+	struct jbuf o = jbuf_init(buf, len);
 	bool first = true;
 
-	pf(&o, "{\"watermark_tai_ns\":%" PRIu64 ",\"resources\":[",
-	   e->watermark);
+	jbuf_printf(&o, "{\"watermark_tai_ns\":%" PRIu64 ",\"resources\":[",
+		    e->watermark);
 	for (size_t i = 0; i < e->rtab_cap; i++)
 		for (const struct lock_res *r = e->rtab[i]; r; r = r->hnext)
 			resource(&o, r, &first);
-	put(&o, "]}", 2);
-	return finish(&o);
+	jbuf_put(&o, "]}", 2);
+	return jbuf_finish(&o);
 }
 
-static void counters(struct out *o, const struct lock_engine *e)
+static void counters(struct jbuf *o, const struct lock_engine *e)
 {
 	const struct lock_stats *st = &e->st;
 
-	put(o, "{", 1);
+	jbuf_put(o, "{", 1);
 	for (int c = VERDICT_POSSIBLE; c < VERDICT_MAX; c++)
-		pf(o, "\"%s\":%" PRIu64 ",", verdict_class_name(c),
-		   st->verdicts[c]);
-	pf(o,
-	   "\"safe\":%" PRIu64 ",\"safe_causal\":%" PRIu64
-	   ",\"safe_clock\":%" PRIu64 ",",
-	   st->safe_causal + st->safe_clock, st->safe_causal, st->safe_clock);
-	pf(o,
-	   "\"events\":%" PRIu64 ",\"lock_events\":%" PRIu64
-	   ",\"pairs_checked\":%" PRIu64 ",",
-	   st->events, st->lock_events, st->pairs_checked);
-	pf(o,
-	   "\"messages_matched\":%" PRIu64 ",\"messages_late\":%" PRIu64
-	   ",\"recv_orphans\":%" PRIu64 ",",
-	   st->messages_matched, st->messages_late, st->recv_orphans);
-	pf(o,
-	   "\"resources\":%" PRIu64 ",\"holds\":%" PRIu64
-	   ",\"unknown_lkb\":%" PRIu64 "}",
-	   st->resources, st->holds, st->unknown_lkb);
+		jbuf_printf(o, "\"%s\":%" PRIu64 ",", verdict_class_name(c),
+			    st->verdicts[c]);
+	jbuf_printf(o,
+		    "\"safe\":%" PRIu64 ",\"safe_causal\":%" PRIu64
+		    ",\"safe_clock\":%" PRIu64 ",",
+		    st->safe_causal + st->safe_clock, st->safe_causal,
+		    st->safe_clock);
+	jbuf_printf(o,
+		    "\"events\":%" PRIu64 ",\"lock_events\":%" PRIu64
+		    ",\"pairs_checked\":%" PRIu64 ",",
+		    st->events, st->lock_events, st->pairs_checked);
+	jbuf_printf(o,
+		    "\"messages_matched\":%" PRIu64
+		    ",\"messages_late\":%" PRIu64 ",\"recv_orphans\":%" PRIu64
+		    ",",
+		    st->messages_matched, st->messages_late, st->recv_orphans);
+	jbuf_printf(o,
+		    "\"resources\":%" PRIu64 ",\"holds\":%" PRIu64
+		    ",\"unknown_lkb\":%" PRIu64 "}",
+		    st->resources, st->holds, st->unknown_lkb);
 }
 
 size_t lock_view_counters(const struct lock_view *v, char *buf, size_t len)
 {
-	struct out o = out_init(buf, len);
+	struct jbuf o = jbuf_init(buf, len);
 
 	counters(&o, v->e);
-	return finish(&o);
+	return jbuf_finish(&o);
 }
 
 size_t lock_view_verdicts(const struct lock_view *v, uint64_t after,
 			  unsigned int limit, char *buf, size_t len)
 {
-	struct out o = out_init(buf, len);
+	struct jbuf o = jbuf_init(buf, len);
 	unsigned int n = 0;
 	uint64_t last = after;
 
-	put(&o, "{\"verdicts\":[", 13);
+	jbuf_put(&o, "{\"verdicts\":[", 13);
 	for (unsigned int i = 0; i < v->len && n < limit; i++) {
 		const struct view_entry *ve = &v->ring[(v->head + i) % v->cap];
 
 		if (ve->id <= after)
 			continue;
 		if (n++)
-			put(&o, ",", 1);
-		put(&o, ve->json, ve->len);
+			jbuf_put(&o, ",", 1);
+		jbuf_put(&o, ve->json, ve->len);
 		last = ve->id;
 	}
-	pf(&o, "],\"next_after\":%" PRIu64 ",\"counters\":", last);
+	jbuf_printf(&o, "],\"next_after\":%" PRIu64 ",\"counters\":", last);
 	counters(&o, v->e);
-	put(&o, "}", 1);
-	return finish(&o);
+	jbuf_put(&o, "}", 1);
+	return jbuf_finish(&o);
 }
 
 size_t lock_view_verdict(const struct lock_view *v, uint64_t id, char *buf,
 			 size_t len)
 {
-	struct out o = out_init(buf, len);
+	struct jbuf o = jbuf_init(buf, len);
 
 	for (unsigned int i = 0; i < v->len; i++) {
 		const struct view_entry *ve = &v->ring[(v->head + i) % v->cap];
 
 		if (ve->id == id) {
-			put(&o, ve->json, ve->len);
-			return finish(&o);
+			jbuf_put(&o, ve->json, ve->len);
+			return jbuf_finish(&o);
 		}
 	}
 	errno = ENOENT;
