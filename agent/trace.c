@@ -15,11 +15,13 @@
  * Why mmap and not read(): read() consumes, so a kill -9 between read()
  * and the spool write loses what was read.  With the mapping, the reader
  * sub-buffer stays where it is until the next GET_READER, and survives the
- * agent: after a restart it is parsed again from its start, and what the
- * spool already holds is skipped by per-CPU marks (stamp of the last
- * record taken and how many records with that stamp were taken) kept in
- * the carry.  The caller spools between rounds: each round takes at most
- * one new sub-buffer per CPU.
+ * agent.  Per CPU, the carry keeps a mark: which sub-buffer was taken last
+ * (its header time stamp: the kernel numbers sub-buffers anew at every
+ * mapping), up to which byte, and the stamp of the last record taken.
+ * After a restart the reader sub-buffer is parsed again: if it is the
+ * marked one, from the marked byte on, else from its start.  The caller
+ * spools between rounds: each round takes at most one new sub-buffer per
+ * CPU, so the sub-buffer before the marked one was taken whole.
  *
  * The records of all CPUs are sorted into one local order.  A record is
  * released only when no CPU can still deliver an older one: for a CPU read
@@ -63,18 +65,20 @@ struct rb_meta {
 };
 
 #define TRACE_MMAP_IOCTL_GET_READER _IO('R', 0x20)
-#define CARRY_MAGIC 0x3259524143524eULL /* "NRCARY2" */
+#define CARRY_MAGIC 0x3359524143524eULL /* "NRCARY3" */
+#define CARRY_MARK 20 /* bytes per CPU */
 
 struct trace_cpu {
 	int fd;
 	uint8_t *map;
 	size_t map_len;
 	struct rb_meta *meta;
-	uint32_t cur_id; /* sub-buffer parsed last, UINT32_MAX: none */
-	uint32_t cur_read; /* bytes of it parsed */
+	bool fresh; /* mapped, no GET_READER yet */
+	/* the mark: sub-buffer taken last, how far, its last record's stamp */
+	uint32_t cur_id; /* its number in this mapping, UINT32_MAX: none */
+	uint64_t cur_stamp; /* its header time stamp, across mappings */
+	uint32_t cur_read; /* bytes of it taken */
 	uint64_t last_ts;
-	uint64_t mark_ts; /* records up to here are taken (spooled) */
-	uint32_t mark_n; /* ... and this many stamped exactly mark_ts */
 	uint64_t got; /* bytes parsed since trace_take_peak() */
 	bool more; /* the last drain left data in the buffer */
 	uint64_t wm; /* the last drain's mark for the watermark */
@@ -287,6 +291,7 @@ static int map_cpu(struct trace *t, int c, const char *path)
 	}
 	tc->meta = (struct rb_meta *)tc->map;
 	tc->cur_id = UINT32_MAX;
+	tc->fresh = true;
 	return 0;
 }
 
@@ -548,66 +553,40 @@ static int add_rec(struct trace *t, uint64_t ts, uint32_t cpu, int type,
 	return 0;
 }
 
-/* Was this record taken (spooled) before?  Advances the marks if not. */
-static bool take(struct trace_cpu *tc, uint64_t ts, uint32_t *n_at_ts)
-{
-	if (ts == tc->last_ts)
-		(*n_at_ts)++;
-	else
-		*n_at_ts = 1;
-	tc->last_ts = ts;
-	if (ts < tc->mark_ts || (ts == tc->mark_ts && *n_at_ts <= tc->mark_n))
-		return false;
-	if (ts != tc->mark_ts)
-		tc->mark_n = 0;
-	tc->mark_ts = ts;
-	tc->mark_n++;
-	return true;
-}
-
 /*
  * Take the next piece of one CPU's buffer: GET_READER, then parse the
- * bytes of the reader sub-buffer not parsed before.  *empty: nothing new.
+ * bytes of the reader sub-buffer not taken before.  *empty: nothing new.
  */
 static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 {
 	struct trace_cpu *tc = &t->cpus[c];
 	struct rb_meta *m = tc->meta;
-	uint32_t id, end, start, n_at_ts = 0;
+	uint32_t id, end, start;
 	unsigned long long ts;
+	uint64_t stamp;
 	void *data;
 	int missed;
-	bool first = true;
+	bool first = true, fresh, same;
 
 	*empty = false;
 	/*
 	 * First round after opening: the reader sub-buffer as the last agent
 	 * left it.  Its first reader.read bytes were handed out, perhaps to a
-	 * process killed before it spooled them: parse them again (the marks
-	 * skip what was spooled) before GET_READER could swap them away.
+	 * process killed before it spooled them: parse them (the mark skips
+	 * what was taken) before GET_READER could swap them away.
 	 */
-	if (tc->cur_id != UINT32_MAX &&
-	    ioctl(tc->fd, TRACE_MMAP_IOCTL_GET_READER) < 0) {
+	if (!tc->fresh && ioctl(tc->fd, TRACE_MMAP_IOCTL_GET_READER) < 0) {
 		pr_err("cpu%d: GET_READER: %m", c);
 		return -1;
 	}
 	id = m->reader.id;
 	end = m->reader.read;
-	start = id == tc->cur_id ? tc->cur_read : 0;
-	if (id >= m->nr_subbufs) {
-		pr_err("cpu%d: reader sub-buffer %u out of range", c, id);
+	if (id >= m->nr_subbufs || end > m->subbuf_size) {
+		pr_err("cpu%d: reader sub-buffer %u (%u bytes) out of range", c,
+		       id, end);
 		errno = EPROTO;
 		return -1;
 	}
-	if (id == tc->cur_id && end <= start) {
-		*empty = true;
-		return 0;
-	}
-	/*
-	 * Another round right away only pays when this sub-buffer was well
-	 * filled; a little is left for the next drain, keeping batches big.
-	 */
-	*more = end - start >= m->subbuf_size / 4;
 	/*
 	 * A private copy of the header and the bytes up to @end (and the
 	 * stored missed-events count after them): the writer may still be
@@ -617,13 +596,32 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 	       tc->map + m->meta_page_size + (size_t)id * m->subbuf_size,
 	       (size_t)end + 64 < m->subbuf_size ? (size_t)end + 64 :
 						   m->subbuf_size);
+	memcpy(&stamp, t->page, sizeof(stamp)); /* set by its first record */
+	fresh = tc->fresh;
+	same = fresh ? end && stamp == tc->cur_stamp : id == tc->cur_id;
+	tc->fresh = false;
+	tc->cur_id = id; /* the mark's sub-buffer by its number in this mapping */
+	start = same ? tc->cur_read : 0;
+	if (end < start) { /* reset under us (resized): all of it is new */
+		start = 0;
+	} else if (same && end == start) {
+		/* without a GET_READER, the rest of the ring is unknown */
+		*empty = !fresh;
+		*more = fresh;
+		return 0;
+	}
+	/*
+	 * Another round right away only pays when this sub-buffer was well
+	 * filled; a little is left for the next drain, keeping batches big.
+	 */
+	*more = end - start >= m->subbuf_size / 4;
 	if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
 		pr_err("cpu%d: malformed sub-buffer", c);
 		errno = EPROTO;
 		return -1;
 	}
-	missed = id != tc->cur_id ? kbuffer_missed_events(t->kbuf) : 0;
-	tc->cur_id = id;
+	missed = !same ? kbuffer_missed_events(t->kbuf) : 0;
+	tc->cur_stamp = stamp;
 	tc->cur_read = end;
 	tc->got += end - start;
 	for (data = kbuffer_read_event(t->kbuf, &ts);
@@ -633,12 +631,11 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 		uint64_t prev = tc->last_ts;
 		int type;
 
-		if ((uint32_t)kbuffer_curr_index(t->kbuf) < start) {
-			tc->last_ts = ts; /* seen before, in this session */
+		/* taken before (the stamp guards against a reset buffer) */
+		if ((uint32_t)kbuffer_curr_index(t->kbuf) < start &&
+		    ts <= tc->last_ts)
 			continue;
-		}
-		if (!take(tc, ts, &n_at_ts))
-			continue;
+		tc->last_ts = ts;
 		if (first && missed) {
 			if (add_loss(t, c, missed > 0 ? missed : 0, prev, ts))
 				return -1;
@@ -655,10 +652,9 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 		if (add_rec(t, ts, c, type, data, size))
 			return -1;
 	}
-	pr_debug(
-		"cpu%d: sub-buffer %u bytes %u..%u, last stamp %llu, marks %llu/%u",
-		c, id, start, end, (unsigned long long)tc->last_ts,
-		(unsigned long long)tc->mark_ts, tc->mark_n);
+	pr_debug("cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u, last stamp %llu",
+		 c, id, (unsigned long long)stamp, start, end,
+		 (unsigned long long)tc->last_ts);
 	if (first && missed) /* nothing new but the gap */
 		if (add_loss(t, c, missed > 0 ? missed : 0, tc->last_ts,
 			     tc->last_ts))
@@ -830,7 +826,8 @@ uint64_t trace_take_peak(struct trace *t)
 
 /*
  * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus, per CPU
- * u64 mark_ts and u32 mark_n, u32 count, then per held record u64 ts,
+ * the mark (u64 sub-buffer stamp, u32 bytes taken, u64 stamp of the last
+ * record taken), u32 count, then per held record u64 ts,
  * u32 cpu, u32 type, u32 len, bytes.  Host byte order: a spool belongs to
  * one machine.
  */
@@ -841,7 +838,8 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out)
 	uint8_t *p;
 
 	out->len = 0;
-	if (bytebuf_reserve(out, 64 + nc * 12 + n * 20 + t->held_arena.len))
+	if (bytebuf_reserve(out, 64 + nc * CARRY_MARK + n * 20 +
+				    t->held_arena.len))
 		return -1;
 	p = out->data;
 	memcpy(p, &magic, 8);
@@ -849,9 +847,10 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out)
 	memcpy(p + 48, &t->schema->id, 8);
 	memcpy(p + 56, &nc, 4);
 	p += 60;
-	for (uint32_t c = 0; c < nc; c++, p += 12) {
-		memcpy(p, &t->cpus[c].mark_ts, 8);
-		memcpy(p + 8, &t->cpus[c].mark_n, 4);
+	for (uint32_t c = 0; c < nc; c++, p += CARRY_MARK) {
+		memcpy(p, &t->cpus[c].cur_stamp, 8);
+		memcpy(p + 8, &t->cpus[c].cur_read, 4);
+		memcpy(p + 12, &t->cpus[c].last_ts, 8);
 	}
 	memcpy(p, &n, 4);
 	p += 4;
@@ -887,13 +886,17 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 	memcpy(&sid, p + 48, 8);
 	memcpy(&nc, p + 56, 4);
 	p += 60;
-	if ((size_t)(end - p) < (size_t)nc * 12 + 4)
+	if ((size_t)(end - p) < (size_t)nc * CARRY_MARK + 4)
 		goto bad;
-	for (uint32_t c = 0; c < nc; c++, p += 12) {
+	for (uint32_t c = 0; c < nc; c++, p += CARRY_MARK) {
 		if (!same_boot || (int)c >= t->n_cpus)
 			continue;
-		memcpy(&t->cpus[c].mark_ts, p, 8);
-		memcpy(&t->cpus[c].mark_n, p + 8, 4);
+		memcpy(&t->cpus[c].cur_stamp, p, 8);
+		memcpy(&t->cpus[c].cur_read, p + 8, 4);
+		memcpy(&t->cpus[c].last_ts, p + 12, 8);
+		pr_debug("cpu%u: taken up to byte %u of the sub-buffer stamped %llu",
+			 c, t->cpus[c].cur_read,
+			 (unsigned long long)t->cpus[c].cur_stamp);
 	}
 	memcpy(&n, p, 4);
 	p += 4;
@@ -939,7 +942,7 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 		n);
 	return 0;
 bad:
-	pr_err("carry in the spool is malformed; records held at the last exit are lost");
+	pr_err("carry in the spool is malformed or from another agent version; records held at the last exit are lost");
 	errno = EBADMSG;
 	return -1;
 }

@@ -14,7 +14,9 @@
 #                                  until they finish and fails if one failed
 #   local.sh loss NODE PERCENT     drop PERCENT of NODE's packets at the bridge
 #                                  (both ways, nftables); 0 = none
-#   local.sh restart TAG           start nI.agent or collector again (after a kill)
+#   local.sh restart TAG [SECTION.KEY=VALUE...]
+#                                  start nI.agent or collector again (after a
+#                                  kill or stop), with config overrides
 #   local.sh exec NODE CMD...      run CMD in node NODE's namespace (n1, n2...)
 #   local.sh list                  the clusters that exist
 #
@@ -784,9 +786,15 @@ cmd_loss() {
 }
 
 # (Re)start one daemon with its recorded config after it died (tests kill
-# them with SIGKILL): nI.agent or collector.
+# them with SIGKILL): nI.agent or collector, with SECTION.KEY=VALUE
+# overrides of its config after the tag (e.g. ptp.test_skew_ns=2000000).
 cmd_restart() {
-	local tag=${1:-} i cmd
+	local tag=${1:-} i cmd o
+	shift || true
+	for o in "$@"; do
+		[[ $o =~ ^[a-z_]+(:[A-Za-z0-9_-]+)?\.[a-z_]+=.*$ ]] ||
+			die "restart: '$o' is not SECTION.KEY=VALUE"
+	done
 	[ -f "$STATE/info" ] || die "no cluster '$name'"
 	nodes=$(info_get nodes)
 	proc_alive "$tag" && die "$tag still runs (pid $(proc_pid "$tag"))"
@@ -794,7 +802,7 @@ cmd_restart() {
 	collector)
 		cmd=$(gen_collector_config "$STATE/conf/collector.conf")
 		# shellcheck disable=SC2086
-		spawn_append collector - $cmd
+		spawn_append collector - $cmd "$@"
 		;;
 	n[0-9]*.agent)
 		i=${tag%.agent}
@@ -805,9 +813,9 @@ cmd_restart() {
 		spawn_append "$tag" "$(node_ns "n$i")" sh -c \
 			'mountpoint -q /sys/kernel/tracing ||
 				mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' \
-			netrv-agent $cmd
+			netrv-agent $cmd "$@"
 		;;
-	*) die "usage: $0 restart nI.agent|collector [--name NAME]" ;;
+	*) die "usage: $0 restart nI.agent|collector [SECTION.KEY=VALUE...] [--name NAME]" ;;
 	esac
 	say "$tag restarted (pid $(proc_pid "$tag"))"
 }
@@ -886,7 +894,7 @@ status) cmd_status ;;
 fault) cmd_fault "${args[0]:-}" ;;
 loss) cmd_loss "${args[0]:-}" "${args[1]:-}" ;;
 workload) cmd_workload ;;
-restart) cmd_restart "${args[0]:-}" ;;
+restart) cmd_restart "${args[@]}" ;;
 exec)
 	[ ${#args[@]} -ge 2 ] || die "usage: $0 exec NODE CMD..."
 	[ -e "/run/netns/$(node_ns "${args[0]}")" ] || die "no node ${args[0]} in cluster $name"

@@ -73,6 +73,20 @@ def workload_logs_quiet(state, tag):
     return out
 
 
+def describe_seqs(got, want, events):
+    """What differs between two sequence lists, for a failure message."""
+    missing = sorted(set(want) - set(got))
+    dup = sorted(k for k, v in collections.Counter(got).items() if v > 1)
+    out = f"; missing {missing[:10]}" if missing else ""
+    out += f"; duplicated {dup[:10]}" if dup else ""
+    for k in missing[:3]:  # neighbours of a hole: seq, batch, index, cpu, stamp
+        near = [(e['fields']['seq'], e['seq'], e['index'], e['cpu'],
+                 e['trace_ns']) for e in events
+                if abs(e['fields']['seq'] - k) <= 2]
+        out += f"; around {k}: {near}"
+    return out
+
+
 def exact(state):
     evs, losses = read_events(state)
     # the user-space lock service: clients' own calls and messages
@@ -97,9 +111,10 @@ def exact(state):
                     for l in lines if l.startswith('lockc: releasing ')]
         mine = [e for e in evs.get(node, [])
                 if e['fields'].get('common_pid') == pid]
-        got = collections.defaultdict(list)
+        got, gotev = collections.defaultdict(list), collections.defaultdict(list)
         for e in mine:
             got[e['event'].split(':')[1]].append(e['fields'])
+            gotev[e['event'].split(':')[1]].append(e)
         acq = [(f['name'], f['mode']) for f in got['lock_acquired']]
         rel = [f['name'] for f in got['lock_releasing']]
         if len(want_acq) != ops or acq != want_acq:
@@ -112,7 +127,8 @@ def exact(state):
             s = [f['seq'] for f in got[ev]]
             if s != seqs or any(f['node'] != node for f in got[ev]):
                 err(f"{node}: {ev}: want seq 1..{2 * ops} once each in order, "
-                    f"got {len(s)} events ({len(set(s))} distinct)")
+                    f"got {len(s)} events ({len(set(s))} distinct)"
+                    + describe_seqs(s, seqs, gotev[ev]))
         for c, what in ((lockd_recv, 'lockd_msg_received'),
                         (lockd_sent, 'lockd_msg_sent')):
             s = {k[1]: v for k, v in c.items() if k[0] == node}

@@ -43,9 +43,18 @@ dump() {
 		tail -n 15 "$f"
 	done >&2
 }
+# The cluster's logs, event and verdict logs kept for a post-mortem, in
+# BUILD/Testing/e2e/NAME (the state directory goes with the cluster).
+keep_state() {
+	local d=$BUILD/Testing/e2e/$NAME
+	mkdir -p "$d" && cp -r "$STATE/logs" "$d/" 2>/dev/null || return 0
+	cp "$STATE"/collector/*.jsonl "$d/" 2>/dev/null || true
+	echo "kept the cluster's logs in $d" >&2
+}
 fail() {
 	echo "FAIL: $*" >&2
 	dump
+	keep_state
 	exit 1
 }
 lc() { "$LOCAL" "$@" --name "$NAME"; }

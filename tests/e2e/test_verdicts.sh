@@ -92,13 +92,10 @@ python3 "$CHECK" verdicts "$STATE" "$(http_port)" fault || fail "fault verdicts"
 # n3's agent again, its times 2 ms late while its eps stays at tens of us
 # (ptp.test_skew_ns): the lock protocol's messages to and from n3 now
 # contradict the claimed eps, and the collector must say so (clock-bound).
+# (through local.sh, so that its workload gate waits for this agent too)
 kill -TERM "$(pid_of n3.agent)"
 timeout 20 tail --pid="$(pid_of n3.agent)" -f /dev/null || fail "n3's agent did not stop"
-ip netns exec "netrv-$NAME-n3" sh -c 'mountpoint -q /sys/kernel/tracing ||
-	mount -t tracefs nodev /sys/kernel/tracing; exec "$@"' skewed \
-	"$BUILD/agent/netrv-agent" --config "$STATE/conf/n3.agent.conf" \
-	ptp.test_skew_ns=2000000 >"$TMP/skewed.log" 2>&1 &
-EXTRA_PIDS+=($!)
+lc restart n3.agent ptp.test_skew_ns=2000000 >/dev/null
 wait_nodes_up
 run_workload 100 2000
 python3 - "$STATE" <<'PY' || fail "clock-bound verdicts"
