@@ -274,6 +274,7 @@ struct spool;
 
 #define SPOOL_DEFLATED 1u /* the batch's fields are in fields_deflate */
 #define SPOOL_COLUMNS 2u /* the batch's events are in columns_zstd */
+#define SPOOL_MORE 0x80000000u /* on disk: more records of one append follow */
 
 struct spool_info {
 	uint64_t seq;

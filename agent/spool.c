@@ -12,8 +12,11 @@
  * carry-only record.  The frame is the whole Batch frame as sent; the carry
  * holds records read from the kernel but not yet safe to send (trace.c):
  * only the newest record's carry counts.  All records of one drain go out in
- * one write(), so a kill -9 leaves either all or none of them (a torn tail
- * from a crash or a full disk fails its checksum and is cut at open).
+ * one write() and count only together: every one but the last has
+ * SPOOL_MORE in its flags, and the carry rides on the last.  A write torn
+ * by a kill -9 (the kernel stops copying at a fatal signal), a crash or a
+ * full disk leaves a prefix, which is cut at open back to the last whole
+ * drain, so batches and carry never disagree.
  *
  * The newest segment is never deleted: its name and records keep the next
  * sequence number across restarts.  Older segments go when every batch in
@@ -104,12 +107,13 @@ static int add_entry(struct spool *s, const struct entry *e)
 	return 0;
 }
 
-/* Check every record of @g; cut at the first bad one. */
+/* Check every record of @g; cut at the first bad one's append. */
 static int scan_seg(struct spool *s, struct seg *g)
 {
 	struct stat st;
 	uint8_t *buf = NULL;
-	uint64_t off = 0;
+	uint64_t off = 0, whole = 0, whole_next = s->next_seq;
+	size_t whole_ents = s->n_ents;
 
 	if (fstat(g->fd, &st))
 		return -1;
@@ -124,6 +128,7 @@ static int scan_seg(struct spool *s, struct seg *g)
 		const uint8_t *h = buf + off;
 		uint32_t magic, crc, flen, clen;
 		struct entry e = { 0 };
+		bool more;
 
 		memcpy(&magic, h, 4);
 		memcpy(&crc, h + 4, 4);
@@ -134,6 +139,8 @@ static int scan_seg(struct spool *s, struct seg *g)
 		memcpy(&e.info.flags, h + 28, 4);
 		memcpy(&e.info.first_ns, h + 32, 8);
 		memcpy(&e.info.last_ns, h + 40, 8);
+		more = e.info.flags & SPOOL_MORE;
+		e.info.flags &= ~SPOOL_MORE;
 		if (magic != REC_MAGIC ||
 		    (uint64_t)flen + clen >
 			    (uint64_t)st.st_size - off - REC_HDR ||
@@ -154,7 +161,13 @@ static int scan_seg(struct spool *s, struct seg *g)
 				goto fail;
 			s->next_seq = e.seq + 1;
 		}
-		/* the newest record's carry wins, in whichever segment */
+		off += REC_HDR + flen + clen;
+		if (more)
+			continue;
+		/* an append is whole; the newest carry wins, in any segment */
+		whole = off;
+		whole_next = s->next_seq;
+		whole_ents = s->n_ents;
 		s->carry.len = 0;
 		if (clen) {
 			if (bytebuf_reserve(&s->carry, clen))
@@ -162,8 +175,11 @@ static int scan_seg(struct spool *s, struct seg *g)
 			memcpy(s->carry.data, h + REC_HDR + flen, clen);
 			s->carry.len = clen;
 		}
-		off += REC_HDR + flen + clen;
 	}
+	/* forget the records of a torn append */
+	off = whole;
+	s->next_seq = whole_next;
+	s->n_ents = whole_ents;
 	if (off != (uint64_t)st.st_size) {
 		pr_warning("segment %" PRIu64
 			   ": corrupt or torn tail at byte %" PRIu64
@@ -297,10 +313,10 @@ uint64_t spool_bytes(const struct spool *s)
 }
 
 static void put_hdr(uint8_t *h, uint64_t seq, uint32_t flen, uint32_t clen,
-		    const struct spool_info *info)
+		    const struct spool_info *info, bool more)
 {
 	uint32_t magic = REC_MAGIC, n = info ? info->n_events : 0;
-	uint32_t flags = info ? info->flags : 0;
+	uint32_t flags = (info ? info->flags : 0) | (more ? SPOOL_MORE : 0);
 	uint64_t first = info ? info->first_ns : 0;
 	uint64_t last = info ? info->last_ns : 0;
 
@@ -404,7 +420,7 @@ int spool_append(struct spool *s, const struct bytebuf *frames,
 		uint32_t crc;
 
 		put_hdr(h, n ? s->next_seq + i : 0, flen, clen,
-			n ? &info[i] : NULL);
+			n ? &info[i] : NULL, !last);
 		if (flen)
 			memcpy(h + REC_HDR, frames->data + off, flen);
 		if (clen)

@@ -600,7 +600,8 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 	fresh = tc->fresh;
 	same = fresh ? end && stamp == tc->cur_stamp : id == tc->cur_id;
 	tc->fresh = false;
-	tc->cur_id = id; /* the mark's sub-buffer by its number in this mapping */
+	/* the marked sub-buffer by its number in this mapping */
+	tc->cur_id = id;
 	start = same ? tc->cur_read : 0;
 	if (end < start) { /* reset under us (resized): all of it is new */
 		start = 0;
@@ -652,9 +653,10 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 		if (add_rec(t, ts, c, type, data, size))
 			return -1;
 	}
-	pr_debug("cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u, last stamp %llu",
-		 c, id, (unsigned long long)stamp, start, end,
-		 (unsigned long long)tc->last_ts);
+	pr_debug(
+		"cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u, last stamp %llu",
+		c, id, (unsigned long long)stamp, start, end,
+		(unsigned long long)tc->last_ts);
 	if (first && missed) /* nothing new but the gap */
 		if (add_loss(t, c, missed > 0 ? missed : 0, tc->last_ts,
 			     tc->last_ts))
@@ -838,8 +840,8 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out)
 	uint8_t *p;
 
 	out->len = 0;
-	if (bytebuf_reserve(out, 64 + nc * CARRY_MARK + n * 20 +
-				    t->held_arena.len))
+	if (bytebuf_reserve(out,
+			    64 + nc * CARRY_MARK + n * 20 + t->held_arena.len))
 		return -1;
 	p = out->data;
 	memcpy(p, &magic, 8);
@@ -894,9 +896,10 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 		memcpy(&t->cpus[c].cur_stamp, p, 8);
 		memcpy(&t->cpus[c].cur_read, p + 8, 4);
 		memcpy(&t->cpus[c].last_ts, p + 12, 8);
-		pr_debug("cpu%u: taken up to byte %u of the sub-buffer stamped %llu",
-			 c, t->cpus[c].cur_read,
-			 (unsigned long long)t->cpus[c].cur_stamp);
+		pr_debug(
+			"cpu%u: taken up to byte %u of the sub-buffer stamped %llu",
+			c, t->cpus[c].cur_read,
+			(unsigned long long)t->cpus[c].cur_stamp);
 	}
 	memcpy(&n, p, 4);
 	p += 4;

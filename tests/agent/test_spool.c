@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -221,6 +222,79 @@ out:
 	rm_spool();
 }
 
+/*
+ * Batches 1..4 appended one by one (carry 4), then 5..7 in one append with
+ * carry 99, of which only @cut bytes reach the file (SIZE_MAX: all).
+ * Returns the size of that append, 0 on failure.
+ */
+static size_t torn_append(size_t cut)
+{
+	struct spool *s = spool_open(dir, 1 << 20, 1 << 20, false);
+	struct bytebuf f = { 0 }, carry = { 0 };
+	struct spool_info info[3] = { 0 };
+	size_t len[3], whole = 0;
+	uint64_t c = 99;
+	char path[300];
+	struct stat before, after;
+
+	if (!s || append_n(s, 4, 1) ||
+	    stat(newest_segment(path, sizeof(path)), &before))
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		info[i].seq = 5 + (uint64_t)i;
+		info[i].first_ns = info[i].seq * 1000;
+		len[i] = make_frame(info[i].seq, &f);
+	}
+	bytebuf_reserve(&carry, 8);
+	memcpy(carry.data, &c, 8);
+	carry.len = 8;
+	if (spool_append(s, &f, len, info, 3, &carry) || stat(path, &after))
+		goto out;
+	whole = (size_t)(after.st_size - before.st_size);
+	if (cut < whole && truncate(path, before.st_size + (off_t)cut))
+		whole = 0;
+out:
+	spool_close(s);
+	bytebuf_release(&f);
+	bytebuf_release(&carry);
+	return whole;
+}
+
+/*
+ * That append torn at every length (kill -9 stops a write at a fatal
+ * signal; a crash or a full disk too): the spool opens with all three
+ * batches and the new carry, or with none of them and the carry before.
+ */
+static void test_torn_append(void)
+{
+	size_t whole = torn_append(SIZE_MAX);
+
+	rm_spool();
+	REQUIRE(whole > 0);
+	for (size_t cut = 0;; cut = cut + 7 < whole ? cut + 7 : whole) {
+		struct spool *s;
+		uint64_t got = 0;
+
+		REQUIRE(torn_append(cut) == whole);
+		s = spool_open(dir, 1 << 20, 1 << 20, false);
+		REQUIRE(s);
+		if (spool_last_carry(s)->len == 8)
+			memcpy(&got, spool_last_carry(s)->data, 8);
+		CHECK_INT(spool_next_seq(s), cut == whole ? 8 : 5);
+		CHECK_INT(got, cut == whole ? 99 : 4);
+		CHECK_INT(check_all(s, 1, spool_next_seq(s) - 1), 0);
+		spool_close(s);
+		rm_spool();
+		if (cut == whole)
+			break;
+	}
+	fprintf(stderr,
+		"torn append: every cut of its %zu bytes gives all or none\n",
+		whole);
+out:
+	rm_spool();
+}
+
 static void test_full(void)
 {
 	struct spool *s = spool_open(dir, 16384, 4096, false);
@@ -297,6 +371,7 @@ int main(int argc, char **argv)
 	test_roundtrip();
 	test_kill9();
 	test_corrupt_tail();
+	test_torn_append();
 	test_full();
 	test_big_carry();
 	rm_spool();
