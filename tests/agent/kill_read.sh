@@ -16,6 +16,11 @@
 #     The stamps of the lost hits come from a second instance of ours that
 #     records the same uprobe (a reference, read at the end): each lost
 #     hit's stamp must lie inside a count-0 report's range.
+#  3. and 4. the same with read_mode switching between read and mmap at
+#     every restart, on the same instance and spool: a mapped agent after
+#     a read() one must not send again what read() consumed, and after a
+#     kill -9 of either the next one reports what the kernel counts as
+#     consumed but the spool does not hold.
 . "$(dirname "$0")/lib.sh"
 
 export NETRV_TEST_READ_MODE=read
@@ -39,16 +44,17 @@ start_agent "$T/agent.conf"
 wait_session
 SESSIONS=1
 
-# check_hits PHASE PID... : the numbers of each writer, with their stamps,
+# check_hits PHASE SKIP PID... : after the first SKIP lines of the output, the numbers of each writer, with their stamps,
 # against the loss reports (python below)
 check_hits() {
 	python3 - "$T/received" "$EV" "$HITS" "$T/ref.txt" "$@" <<'PY'
 import re, sys
-recv, ev, hits, ref, phase, *pids = sys.argv[1:]
-hits = int(hits)
+recv, ev, hits, ref, phase, skip, *pids = sys.argv[1:]
+hits, skip = int(hits), int(skip)
+kind = phase.split('-')[0]
 # the reference instance's text: "  comm-PID  [CPU] flags  SEC.USEC: EV: (ip) seq=N"
 stamp = {}
-if phase == 'kill':
+if kind == 'kill':
     pat = re.compile(r'-(\d+)\s+\[\d+\].*?(\d+)\.(\d{6}): ' + ev + r': .* seq=(\d+)')
     for l in open(ref):
         m = pat.search(l)
@@ -57,7 +63,9 @@ if phase == 'kill':
                 int(m.group(2)) * 10**9 + int(m.group(3)) * 1000
 got = {p: [] for p in pids}
 losses = []
-for l in open(recv):
+for i, l in enumerate(open(recv)):
+    if i < skip:  # lines of the phases before
+        continue
     if l.startswith('event ') and f' netrv_test:{ev} ' in l:
         w = l.split()
         f = dict(x.split("=", 1) for x in w[2:3] + w[5:])
@@ -74,7 +82,7 @@ for pid, s in got.items():
         print(f"{phase}: pid {pid}: {dup} numbers twice or out of order")
         bad = True
         continue
-    if phase == 'term':
+    if kind == 'term':
         if nums != list(range(hits)):
             print(f"{phase}: pid {pid}: {len(nums)} of {hits}, "
                   f"missing {sorted(set(range(hits)) - set(nums))[:10]}")
@@ -101,7 +109,7 @@ for pid, s in got.items():
                       f"and no loss report covers it")
                 bad = True
                 break
-if phase == 'term' and losses:
+if kind == 'term' and losses:
     print(f"{phase}: loss reported: {losses[:3]}")
     bad = True
 other = [l for l in losses if l['count'] != '0' or l['reason'] != '2']
@@ -109,17 +117,18 @@ if other:
     print(f"{phase}: other losses reported: {other[:3]}")
     bad = True
 print(f"# {phase}: {lost} numbers lost, {len(losses)} loss reports")
-if phase == 'kill' and not lost:
+if kind == 'kill' and not lost:
     print(f"{phase}: nothing lost: the kills in the window did not hit it")
     bad = True
 sys.exit(1 if bad else 0)
 PY
 }
 
-# restart_loop STOP N: N times STOP (TERM or 9) the agent and restart it,
-# while two writers (usually on different CPUs) run; sets W1 W2
+# restart_loop STOP N [SWITCH]: N times STOP (TERM or 9) the agent and
+# restart it (with SWITCH: in the other read_mode), while two writers
+# (usually on different CPUs) run; sets W1 W2
 restart_loop() {
-	local sig=$1 n=$2 i
+	local sig=$1 n=$2 switch=${3:-} i
 	"$UPROBE_TARGET" probe "$HITS" 20000 >/dev/null &
 	W1=$!
 	"$UPROBE_TARGET" probe "$HITS" 20000 >/dev/null &
@@ -140,6 +149,11 @@ restart_loop() {
 			kill -9 "$AGENT_PID"
 			wait "$AGENT_PID" 2>/dev/null || true
 		fi
+		if [ -n "$switch" ]; then
+			[ "$NETRV_TEST_READ_MODE" = read ] &&
+				NETRV_TEST_READ_MODE=mmap || NETRV_TEST_READ_MODE=read
+			write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
+		fi
 		sleep "0.0$((RANDOM % 10))"
 		start_agent "$T/agent.conf"
 		SESSIONS=$((SESSIONS + 1))
@@ -149,36 +163,52 @@ restart_loop() {
 	wait $W1 $W2
 }
 
-restart_loop TERM "$TERMS"
-wait_for " netrv_test:$EV " $((2 * HITS)) ||
-	note "receiver has $(grep -c " netrv_test:$EV " "$T/received") of $((2 * HITS)) hits"
-check_hits term "$W1" "$W2" || fail "SIGTERM restarts in read mode lost or duplicated"
-grep -q 'did not exit cleanly' "$T/agent.log" &&
-	fail "a restart after SIGTERM was taken for an unclean exit"
+# phase NAME STOP N [SWITCH]: a restart loop and its check
+phase() {
+	local name=$1 skip o cur prev=-1
+	skip=$(wc -l <"$T/received")
+	NETRV_TEST_READ_MODE=read
+	write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
+	stop_agent
+	start_agent "$T/agent.conf"
+	SESSIONS=$((SESSIONS + 1))
+	wait_session $SESSIONS
+	echo >"$REF/trace"
+	echo 1 >"$REF/events/netrv_test/$EV/enable"
+	restart_loop "${@:2}"
+	echo 0 >"$REF/events/netrv_test/$EV/enable"
+	cat "$REF/trace" >"$T/ref.txt"
+	# wait until all hits are in, or nothing new comes
+	for _ in $(seq 100); do
+		cur=$(tail -n +$((skip + 1)) "$T/received" | grep -c " netrv_test:$EV " || true)
+		[ "$cur" -ge $((2 * HITS)) ] || [ "$cur" -eq "$prev" ] && break
+		prev=$cur
+		sleep 0.3
+	done
+	for s in $TRACEFS/instances/$NAME/per_cpu/cpu*/stats; do
+		o=$(awk '/^overrun:/ {print $2}' "$s")
+		[ "$o" -eq 0 ] || fail "the buffer overflowed ($s: $o): test invalid"
+	done
+	check_hits "$name" "$skip" "$W1" "$W2" || fail "phase $name"
+}
 
 REF=$TRACEFS/instances/$NAME-ref
 mkdir "$REF"
 echo mono >"$REF/trace_clock"
 echo 16384 >"$REF/buffer_size_kb"
-echo 1 >"$REF/events/netrv_test/$EV/enable"
-restart_loop 9 "$KILLS"
-echo 0 >"$REF/events/netrv_test/$EV/enable"
-cat "$REF/trace" >"$T/ref.txt"
-# the last restart's agent sends what is left; wait until nothing new comes
-prev=-1
-for _ in $(seq 100); do
-	cur=$(grep -c " netrv_test:$EV " "$T/received" || true)
-	[ "$cur" -ge $((4 * HITS)) ] || [ "$cur" -eq "$prev" ] && break
-	prev=$cur
-	sleep 0.3
-done
-for s in $TRACEFS/instances/$NAME/per_cpu/cpu*/stats; do
-	o=$(awk '/^overrun:/ {print $2}' "$s")
-	[ "$o" -eq 0 ] || fail "the buffer overflowed ($s: $o): test invalid"
-done
-check_hits kill "$W1" "$W2" || fail "kill -9 restarts in read mode"
+
+phase term TERM "$TERMS"
+grep -q 'did not exit cleanly' "$T/agent.log" &&
+	fail "a restart after SIGTERM was taken for an unclean exit"
+phase kill 9 "$KILLS"
 n=$(grep -c 'did not exit cleanly' "$T/agent.log" || true)
 note "restarts that warned about an unclean exit: $n"
 [ "$n" -ge 1 ] || fail "no restart after kill -9 warned about the unclean exit"
+phase term-switch TERM "$TERMS" switch
+[ "$(grep -c 'did not exit cleanly' "$T/agent.log")" -eq "$n" ] ||
+	fail "a restart after SIGTERM was taken for an unclean exit"
+grep -q 'reading the buffers through their mapping' "$T/agent.log" ||
+	fail "no agent used the mapping"
+phase kill-switch 9 "$KILLS" switch
 stop_agent
 echo "kill_read: ok"
