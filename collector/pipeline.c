@@ -572,6 +572,7 @@ struct pnode *pipeline_hello(struct pipeline *p, struct session *s,
 	n->sess = s;
 	n->paused = false;
 	merge_heard(p->merge, n->idx, now_mono());
+	merge_set_clock_domain(p->merge, n->idx, h->boot_id, h->trace_clock);
 	ack.last_seq = ackable(p, n);
 	ack.max_frame = p->cfg.max_frame;
 	ack.collector_version = NETRV_VERSION;
@@ -579,8 +580,9 @@ struct pnode *pipeline_hello(struct pipeline *p, struct session *s,
 	n->acked = ack.last_seq;
 	session_send(s, FRAME_HELLO_ACK, &ack.base);
 	pr_info("%s: hello: session %016" PRIx64
-		", trace clock %s, agent %s; resuming after seq %" PRIu64,
+		", trace clock %s, boot %s, agent %s; resuming after seq %" PRIu64,
 		session_peer(s), h->session_id, escape(h->trace_clock, esc, 32),
+		escape(h->boot_id, esc + 200, 64),
 		escape(h->agent_version, esc + 100, 64), ack.last_seq);
 	protobuf_c_message_free_unpacked(&h->base, NULL);
 	if (merge_queued(p->merge, n->idx) > p->cfg.queue_events) {
