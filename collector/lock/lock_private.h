@@ -135,12 +135,12 @@ struct lock_hold {
 	 */
 	uint64_t end_max;
 	/*
-	 * The same split for holds of one clock domain, ruled on by trace
-	 * times against a grant of that domain: end_max_nd over the others
-	 * (TAI), end_trace the latest release trace time of those of a
-	 * domain, end_dom that domain (0 none, LOCK_DOM_MIXED several).
+	 * Holds of one clock domain are ruled on by trace times against a
+	 * grant of that domain: end_trace is the latest release trace time
+	 * of those among this hold and the older ones, end_dom that domain
+	 * (0 none, LOCK_DOM_MIXED several).
 	 */
-	uint64_t end_max_nd, end_trace, end_dom;
+	uint64_t end_trace, end_dom;
 	struct lock_pair *pairs;
 	unsigned int n_pairs;
 };

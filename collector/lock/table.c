@@ -411,13 +411,11 @@ static void end_fold(struct lock_hold *h, const struct lock_hold *older)
 	bool dom = h->g_dom && h->r_dom == h->g_dom && !h->uncertain;
 
 	h->end_max = end;
-	h->end_max_nd = dom ? 0 : end;
 	h->end_trace = dom ? h->r_trace : 0;
 	h->end_dom = dom ? h->g_dom : 0;
 	if (!older)
 		return;
 	h->end_max = max64(h->end_max, older->end_max);
-	h->end_max_nd = max64(h->end_max_nd, older->end_max_nd);
 	h->end_trace = max64(h->end_trace, older->end_trace);
 	if (!h->end_dom)
 		h->end_dom = older->end_dom;
@@ -427,22 +425,19 @@ static void end_fold(struct lock_hold *h, const struct lock_hold *older)
 
 /*
  * @o and every closed hold older than it can conflict with no grant like
- * @h: each ended before @h's grant, by the clocks it is judged by.
+ * @h: each ended before @h's grant by the TAI windows and, if it is of
+ * @h's clock domain, by the trace times (which rule then: a node's TAI
+ * mapping may lie).  Holds of several domains: no cut-off.
  */
 static bool all_before(const struct lock_hold *o, const struct lock_hold *h)
 {
-	uint64_t lo;
-
-	if (h->g_tai < h->g_eps)
+	if (h->g_tai < h->g_eps || o->end_max > h->g_tai - h->g_eps)
 		return false;
-	lo = h->g_tai - h->g_eps;
 	if (!h->g_dom || !o->end_dom)
-		return o->end_max <= lo; /* all by TAI */
+		return true;
 	if (o->end_dom == h->g_dom)
-		return o->end_max_nd <= lo && o->end_trace <= h->g_trace;
-	if (o->end_dom != LOCK_DOM_MIXED)
-		return o->end_max <= lo; /* another domain: by TAI */
-	return false;
+		return o->end_trace <= h->g_trace;
+	return o->end_dom != LOCK_DOM_MIXED;
 }
 
 /* Recompute the end_* over @r's closed holds, oldest first. */
@@ -752,16 +747,6 @@ static void check_one(struct lock_engine *e, struct lock_hold *h,
 				c->tai);
 		return;
 	}
-	if (same_clock(o, h)) {
-		/* one clock: exact, touching intervals do not overlap */
-		if (!o->open && o->r_trace <= h->g_trace) {
-			e->st.pairs_checked++;
-			e->st.safe_clock++;
-			return;
-		}
-		pair_new(e, o, h, 0);
-		return;
-	}
 	v = vc_of(e, c->n, o->n);
 	if (v >= o->g_lseq)
 		hb |= VERDICT_HB_GA_GB;
@@ -770,6 +755,17 @@ static void check_one(struct lock_engine *e, struct lock_hold *h,
 		e->st.safe_causal++;
 		return;
 	}
+	if (same_clock(o, h)) {
+		/* one clock: exact, touching intervals do not overlap */
+		if (!o->open && o->r_trace <= h->g_trace) {
+			e->st.pairs_checked++;
+			e->st.safe_clock++;
+			return;
+		}
+		pair_new(e, o, h, hb);
+		return;
+	}
+
 	if (!o->open && !o->uncertain &&
 	    o->r_tai + o->r_eps <= h->g_tai - h->g_eps &&
 	    h->g_tai >= h->g_eps) {

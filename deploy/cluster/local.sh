@@ -365,6 +365,11 @@ gen_collector_config() { # FILE -> prints the command
 		user_modes = shared,exclusive
 		user_compatible = shared:shared
 		verdict_log = $STATE/collector/verdicts.jsonl
+		# releases dated at flock(2)'s entry (the agents trace
+		# syscalls:sys_enter_flock/sys_exit_flock); the nodes share one
+		# kernel (one boot id): their trace times order them exactly
+		flock_syscalls = on
+		same_clock = on
 
 		# the lock clients' own view: "I hold name in mode", "I release name"
 		[lock_user acquired]
@@ -409,7 +414,11 @@ gen_agent_config() { # NODE FILE -> prints the command
 	k=$(info_get subnet)
 	c=$(uprobe_system lockc)
 	d=$(uprobe_system lockd)
+	# flock(2)'s entry and exit: the lock engine dates a release when its
+	# holder asked for it (the filelock event comes after the lock was
+	# dropped); they fire only for flock(2) calls of this namespace's tasks
 	events="filelock:flock_lock_inode filelock:posix_lock_inode"
+	events+=" syscalls:sys_enter_flock syscalls:sys_exit_flock"
 	if [ "$node" = n1 ]; then # the lock server
 		events+=" $d:lockd_msg_received $d:lockd_msg_sent"
 	else # lock clients
