@@ -34,6 +34,7 @@
 #define FL_ACCESS 8
 #define FILE_LOCK_DEFERRED 1
 #define FLOCK_CALLS_MAX 65536 /* tasks inside flock(2) remembered */
+#define FLOCK_CALLS_NO_EXIT 1024 /* ... per node before its first exit */
 
 enum { F_TYPE, F_RET, F_DEV, F_INO, F_OWNER, F_PID, F_FLAGS };
 enum { S_PID, S_CMD };
@@ -159,6 +160,10 @@ void lock_flock_syscall(struct lock_engine *e, struct lctx *c,
 	}
 	/* an entry: a task is in one system call at a time */
 	call = *pp;
+	/* a node tracing no exits: its entries would never be used or freed */
+	if (!call && !c->n->flock_exits &&
+	    c->n->flock_inflight >= FLOCK_CALLS_NO_EXIT)
+		return;
 	if (!call) {
 		if (s->n >= FLOCK_CALLS_MAX) {
 			if (!s->dropped++)

@@ -49,6 +49,9 @@ struct verdict_hold {
 	uint64_t release_tai, release_eps, release_lseq;
 	bool release_open;
 	bool uncertain; /* the node lost events while this was held */
+	/* the node's trace clock; the release may precede its stamp by early */
+	uint64_t grant_trace, release_trace, release_early;
+	uint64_t clock_domain; /* cevent.clock_domain of the grant, 0 none */
 };
 
 /* An abstract lock event kept in a resource's history ring. */

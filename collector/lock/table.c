@@ -322,6 +322,10 @@ static void fill_hold(struct verdict_hold *vh, const struct lock_hold *h)
 		.release_lseq = h->r_lseq,
 		.release_open = h->open,
 		.uncertain = h->uncertain,
+		.grant_trace = h->g_trace,
+		.release_trace = h->r_trace,
+		.release_early = h->r_early,
+		.clock_domain = h->g_dom,
 	};
 }
 
