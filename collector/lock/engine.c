@@ -243,6 +243,30 @@ const struct lock_tinfo *lock_tinfo_get(struct lock_engine *e,
 
 /* --- delivery --- */
 
+/*
+ * @n's events are now stamped by clock domain @dom: note which nodes
+ * share a domain (a node alone in its domain, e.g. one of several
+ * machines, is ruled on by TAI like a node without one).
+ */
+static void dom_changed(struct lock_engine *e, struct lnode *n, uint64_t dom)
+{
+	bool joined = false;
+
+	n->last_dom = dom;
+	n->dom_shared = false;
+	for (size_t i = 0; dom && i < e->n_nodes; i++) {
+		struct lnode *m = e->nodes[i];
+
+		if (m && m != n && m->last_dom == dom) {
+			joined |= !m->dom_shared;
+			m->dom_shared = n->dom_shared = true;
+		}
+	}
+	/* holds released alone in their domain are now ruled by trace times */
+	if (joined)
+		lockt_reindex_all(e);
+}
+
 bool lock_deliver_one(struct lock_engine *e, struct lnode *n,
 		      const struct cevent *ev, bool give_up)
 {
@@ -292,9 +316,10 @@ bool lock_deliver_one(struct lock_engine *e, struct lnode *n,
 			break;
 		}
 	}
+	if (c.dom != n->last_dom)
+		dom_changed(e, n, c.dom);
 	n->last_trace = c.trace;
 	n->last_tai = c.tai;
-	n->last_dom = c.dom;
 	return true;
 }
 

@@ -66,6 +66,8 @@ struct lnode {
 	/* the last event delivered: a lower bound of what it does next */
 	uint64_t last_trace, last_tai;
 	uint64_t last_dom;
+	/* another node's last event had last_dom too: one clock, shared */
+	bool dom_shared;
 	/* flock adapter: tasks inside flock(2) now; sys_exit_flock seen */
 	uint32_t flock_inflight;
 	bool flock_exits;
@@ -311,6 +313,8 @@ void lockt_note(struct lock_engine *e, struct lock_res *r, struct lctx *c,
 void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
 			   struct lctx *c, uint64_t holder);
 void lockt_watermark(struct lock_engine *e, uint64_t horizon);
+/* a node's domain became shared: recompute every closed list's end_* */
+void lockt_reindex_all(struct lock_engine *e);
 void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		    uint64_t to, uint64_t count, bool held_now);
 /* @n said Goodbye: its open holds may end unseen (no verdict) */

@@ -412,7 +412,9 @@ static uint64_t max64(uint64_t a, uint64_t b)
 static void end_fold(struct lock_hold *h, const struct lock_hold *older)
 {
 	uint64_t end = hold_end(h);
-	bool dom = h->g_dom && h->r_dom == h->g_dom && !h->uncertain;
+	/* only domains of several nodes are ruled on by trace times */
+	bool dom = h->g_dom && h->r_dom == h->g_dom && !h->uncertain &&
+		   h->n->dom_shared;
 
 	h->end_max = end;
 	h->end_trace = dom ? h->r_trace : 0;
@@ -914,6 +916,13 @@ void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
 	fill_hist(e, &v, r);
 	lock_verdict_clocks(&v, c->n->cn, NULL);
 	lock_emit(e, &v);
+}
+
+void lockt_reindex_all(struct lock_engine *e)
+{
+	for (size_t i = 0; i < e->rtab_cap; i++)
+		for (struct lock_res *r = e->rtab[i]; r; r = r->hnext)
+			closed_reindex(r);
 }
 
 void lockt_watermark(struct lock_engine *e, uint64_t horizon)
