@@ -16,7 +16,8 @@
 #  3. n3's agent restarted with its times 2 ms off while its eps says tens
 #     of us (ptp.test_skew_ns): clock-bound verdicts naming n3.  The skew
 #     is in its trace-to-TAI mapping, not in the kernel's trace clock that
-#     all nodes share, so the kernel file locks still get no verdict.
+#     all nodes share, so the kernel file locks still get no possible or
+#     definite verdict.
 . "$(dirname "$0")/lib.sh"
 
 start_cluster --nodes 3
@@ -113,7 +114,10 @@ for v in cb:
     m = v['message']
     assert 'n3' in (m['send']['node'], m['recv']['node']), v
     assert m['excess_ns'] > 0, v
-fl = [v for v in vs if (v['resource'] or {}).get('domain') == 'flock']
-assert not fl, f"verdicts on kernel file locks: {json.dumps(fl[0])[:800]}"
+# (the restart itself may leave an incomplete verdict: a release whose
+# grant fell into the agent's downtime)
+fl = [v for v in vs if (v['resource'] or {}).get('domain') == 'flock'
+      and v['class'] in ('possible', 'definite')]
+assert not fl, f"violations on kernel file locks: {json.dumps(fl[0])[:800]}"
 PY
 echo "e2e_verdicts: ok"
