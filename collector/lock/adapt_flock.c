@@ -37,7 +37,7 @@
 #define FLOCK_CALLS_NO_EXIT 1024 /* ... per node before its first exit */
 
 enum { F_TYPE, F_RET, F_DEV, F_INO, F_OWNER, F_PID, F_FLAGS };
-enum { S_PID, S_CMD };
+enum { S_PID };
 
 const char lock_flock_domain[] = "flock";
 

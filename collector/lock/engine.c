@@ -108,7 +108,7 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 	static const char *const f_flock[] = { "type",	"ret",	 "s_dev",
 					       "i_ino", "owner", "common_pid",
 					       "flags" };
-	static const char *const f_sys[] = { "common_pid", "cmd" };
+	static const char *const f_sys[] = { "common_pid" };
 	static const char *const k612[] = { "h_nodeid", "dst", "h_seq" };
 	static const char *const k61[] = { "h_nodeid", "seq", "m_type" };
 
@@ -143,7 +143,7 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 		add_role(ti, ROLE_FLOCK, 0, t, f_flock, 7);
 	if (e->conf.flock && e->conf.flock_syscalls &&
 	    is(t, "syscalls", "sys_enter_flock"))
-		add_role(ti, ROLE_FLOCK_ENTER, 0, t, f_sys, 2);
+		add_role(ti, ROLE_FLOCK_ENTER, 0, t, f_sys, 1);
 	if (e->conf.flock && e->conf.flock_syscalls &&
 	    is(t, "syscalls", "sys_exit_flock"))
 		add_role(ti, ROLE_FLOCK_EXIT, 0, t, f_sys, 1);
