@@ -40,6 +40,13 @@ struct cevent {
 		eps_ns; /* true TAI lies in [tai_ns - eps_ns, tai_ns + eps_ns] */
 	const Netrv__EventType *type; /* system, name, fields of this event */
 	const struct evpack_value *vals; /* type->n_fields values */
+	/*
+	 * 0: unknown.  Otherwise events with one clock_domain were stamped
+	 * by one clock (same kernel boot, same trace clock: nodes that are
+	 * network namespaces of one machine), so their trace_ns compare
+	 * exactly, whatever each node's tai_ns mapping says.
+	 */
+	uint64_t clock_domain;
 };
 
 enum cnode_state {

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +26,7 @@ struct mbatch {
 	uint64_t t; /* its trace time */
 	struct evpack_reader rd; /* at its fields */
 	bool losses_told;
+	uint64_t domain; /* cevent.clock_domain of its events */
 };
 
 struct mnode {
@@ -47,6 +49,7 @@ struct mnode {
 	/* unreachable or down since its watermark gap_from: not heard since */
 	bool gap_open;
 	uint64_t gap_from;
+	uint64_t domain; /* clock domain of batches pushed now */
 };
 
 struct merge {
@@ -163,6 +166,31 @@ int merge_node(struct merge *m, const char *name, uint64_t now_ns)
 	n->pos_seq = 1;
 	m->nodes[m->n_nodes++] = n;
 	return (int)n->c.index;
+}
+
+static uint64_t hash_str(uint64_t h, const char *p)
+{
+	/* FNV-1a */
+	for (; *p; p++) {
+		h ^= (uint8_t)*p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+void merge_set_clock_domain(struct merge *m, uint32_t node, const char *boot_id,
+			    const char *trace_clock)
+{
+	struct mnode *n = m->nodes[node];
+	uint64_t h;
+
+	n->domain = 0;
+	if (!boot_id || !*boot_id || !trace_clock ||
+	    (strcmp(trace_clock, "mono") && strcmp(trace_clock, "boot")))
+		return;
+	h = hash_str(0xcbf29ce484222325ULL, boot_id);
+	h = hash_str(h ^ ' ', trace_clock);
+	n->domain = h ? h : 1;
 }
 
 const struct cnode *merge_cnode(const struct merge *m, uint32_t idx)
@@ -384,6 +412,7 @@ void merge_push(struct merge *m, uint32_t node, Netrv__Batch *b,
 	}
 	mb->msg = b;
 	mb->schema = s;
+	mb->domain = n->domain;
 	mb->rd.p = b->fields.data;
 	mb->rd.end = b->fields.data + b->fields.len;
 	mb->t = b->base_ns + (b->n_time_delta ? b->time_delta[0] : 0);
@@ -452,6 +481,7 @@ static void release_head(struct merge *m, struct mnode *n)
 		ev.eps_ns = b->clock->epsilon_ns;
 		ev.type = et;
 		ev.vals = m->vals;
+		ev.clock_domain = mb->domain;
 		for (struct consumer *c = m->consumers; c; c = c->next)
 			c->ops->event(c, &ev);
 		m->st.released++;

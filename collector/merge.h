@@ -96,6 +96,21 @@ void merge_push(struct merge *m, uint32_t node, Netrv__Batch *b,
 void merge_heartbeat(struct merge *m, uint32_t node, uint64_t wm_trace_ns,
 		     const Netrv__ClockStatus *clock, uint64_t now_ns);
 
+/**
+ * merge_set_clock_domain - what stamps @node's batches pushed from now on
+ * @boot_id: the node's kernel boot id (Hello.boot_id)
+ * @trace_clock: its trace clock name (Hello.trace_clock)
+ *
+ * Nodes naming the same non-empty boot id and the same "mono" or "boot"
+ * trace clock share one clock: their events get one cevent.clock_domain
+ * (a 64-bit hash of both, never 0).  Anything else (the "tai" trace clock,
+ * which can step; no boot id; batches replayed from the WAL before the
+ * node's Hello) gets 0, unknown.  The domain is taken per batch, so a node
+ * that rebooted does not mix its boots.
+ */
+void merge_set_clock_domain(struct merge *m, uint32_t node, const char *boot_id,
+			    const char *trace_clock);
+
 /** merge_heard - @node sent something (keeps it alive) */
 void merge_heard(struct merge *m, uint32_t node, uint64_t now_ns);
 

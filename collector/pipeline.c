@@ -437,6 +437,16 @@ static int replay_cb(void *arg, const char *node, enum frame_type type,
 			pr_err("WAL of %s: schema skipped: %s", node, err);
 		return 0;
 	}
+	if (type == FRAME_HELLO) {
+		Netrv__Hello *h = (Netrv__Hello *)msg_unpack(&f, NULL);
+
+		if (h) {
+			merge_set_clock_domain(p->merge, n->idx, h->boot_id,
+					       h->trace_clock);
+			protobuf_c_message_free_unpacked(&h->base, NULL);
+		}
+		return 0;
+	}
 	if (type != FRAME_BATCH)
 		return 0;
 	b = (Netrv__Batch *)msg_unpack(&f, NULL);
@@ -572,6 +582,12 @@ struct pnode *pipeline_hello(struct pipeline *p, struct session *s,
 	n->sess = s;
 	n->paused = false;
 	merge_heard(p->merge, n->idx, now_mono());
+	merge_set_clock_domain(p->merge, n->idx, h->boot_id, h->trace_clock);
+	/* a replay after a restart needs it too: it says who stamps what */
+	if (wal_append(n->wal, FRAME_HELLO, 0, f->payload, f->len))
+		pr_warning(
+			"%s: hello not kept in the WAL: after a restart, its batches are compared by TAI only",
+			session_peer(s));
 	ack.last_seq = ackable(p, n);
 	ack.max_frame = p->cfg.max_frame;
 	ack.collector_version = NETRV_VERSION;
@@ -579,8 +595,9 @@ struct pnode *pipeline_hello(struct pipeline *p, struct session *s,
 	n->acked = ack.last_seq;
 	session_send(s, FRAME_HELLO_ACK, &ack.base);
 	pr_info("%s: hello: session %016" PRIx64
-		", trace clock %s, agent %s; resuming after seq %" PRIu64,
+		", trace clock %s, boot %s, agent %s; resuming after seq %" PRIu64,
 		session_peer(s), h->session_id, escape(h->trace_clock, esc, 32),
+		escape(h->boot_id, esc + 200, 64),
 		escape(h->agent_version, esc + 100, 64), ack.last_seq);
 	protobuf_c_message_free_unpacked(&h->base, NULL);
 	if (merge_queued(p->merge, n->idx) > p->cfg.queue_events) {

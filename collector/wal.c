@@ -55,6 +55,7 @@ struct wal_node {
 	size_t n_segs, cap_segs;
 	struct wal_schema *schemas;
 	size_t n_schemas;
+	struct wal_schema hello; /* the latest Hello (len 0: none) */
 	uint64_t written_seq, durable_seq;
 	bool dirty;
 	struct wal_node *next_dirty;
@@ -191,6 +192,7 @@ static void node_free(struct wal_node *wn)
 	for (size_t i = 0; i < wn->n_schemas; i++)
 		free(wn->schemas[i].data);
 	free(wn->schemas);
+	free(wn->hello.data);
 	free(wn->segs);
 	free(wn->name);
 	free(wn);
@@ -367,6 +369,23 @@ static int seg_start(struct wal_node *wn, uint64_t first)
 		if (record_write(wn, FRAME_SCHEMA, 0, wn->schemas[i].data,
 				 wn->schemas[i].len))
 			return -1;
+	if (wn->hello.len &&
+	    record_write(wn, FRAME_HELLO, 0, wn->hello.data, wn->hello.len))
+		return -1;
+	return 0;
+}
+
+/* Keep @payload as the node's latest Hello. */
+static int keep_hello(struct wal_node *wn, const void *payload, uint32_t len)
+{
+	uint8_t *d = malloc(len ? len : 1);
+
+	if (!d)
+		return -1;
+	memcpy(d, payload, len);
+	free(wn->hello.data);
+	wn->hello.data = d;
+	wn->hello.len = len;
 	return 0;
 }
 
@@ -403,14 +422,16 @@ int wal_append(struct wal_node *wn, enum frame_type type, uint64_t seq,
 		if (r > 0)
 			return 0; /* already in every segment from now on */
 	}
+	if (type == FRAME_HELLO && keep_hello(wn, payload, len))
+		return -1;
 	if (wn->fd < 0 ||
 	    (type == FRAME_BATCH &&
 	     wn->segs[wn->n_segs - 1].size >= wn->w->cfg.segment_size)) {
-		/* a schema just kept is written by seg_start() */
+		/* a schema or hello just kept is written by seg_start() */
 		if (seg_start(wn,
 			      type == FRAME_BATCH ? seq : wn->written_seq + 1))
 			return -1;
-		if (type == FRAME_SCHEMA)
+		if (type == FRAME_SCHEMA || type == FRAME_HELLO)
 			return 0;
 	}
 	if (record_write(wn, type, seq, payload, len))
@@ -651,6 +672,8 @@ static int replay_seg(struct wal_node *wn, struct wal_seg *seg, bool last,
 		if (fn(arg, wn->name, (enum frame_type)h.type, h.seq, p, h.len))
 			goto out;
 		if (h.type == FRAME_SCHEMA && keep_schema(wn, p, h.len) < 0)
+			goto out;
+		if (h.type == FRAME_HELLO && keep_hello(wn, p, h.len) < 0)
 			goto out;
 		if (h.type == FRAME_BATCH) {
 			seg->last_seq = h.seq;

@@ -12,9 +12,10 @@
  *
  * A segment is a series of records, each a 24-byte header (magic "NWAL",
  * frame type, payload length, CRC32C over header and payload, batch
- * sequence) and the frame payload exactly as the agent sent it (Schema or
- * Batch).  A new segment starts with every schema of its node, so any
- * suffix of segments replays on its own.  A torn record at the end of the
+ * sequence) and the frame payload exactly as the agent sent it (Schema,
+ * Batch, or the Hello that opened the session whose batches follow).  A
+ * new segment starts with every schema of its node and its latest Hello,
+ * so any suffix of segments replays on its own.  A torn record at the end of the
  * newest segment (a crash mid-write) is cut off at replay; it was never
  * acknowledged.
  *
@@ -74,8 +75,8 @@ int wal_replay(struct wal *w, wal_replay_fn fn, void *arg);
 struct wal_node *wal_node(struct wal *w, const char *name);
 
 /**
- * wal_append - write one record (FRAME_SCHEMA or FRAME_BATCH)
- * @seq: the batch sequence (0 for schemas)
+ * wal_append - write one record (FRAME_SCHEMA, FRAME_HELLO or FRAME_BATCH)
+ * @seq: the batch sequence (0 for schemas and hellos)
  *
  * Return: 0, or -1 with errno (logged).
  */

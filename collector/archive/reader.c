@@ -37,6 +37,7 @@ struct rd_node {
 	char *name;
 	uint8_t gm[16];
 	int64_t trace_offset;
+	uint64_t clock_domain;
 };
 
 /* The node and event classes of one stream class in the current chunk. */
@@ -521,6 +522,7 @@ static void decode_clock(struct rd_node *n, struct rd_in *in)
 	c->gm_identity.data = n->gm;
 	c->gm_identity.len = in->bad ? 0 : len;
 	n->trace_offset = (int64_t)in_int(in, 8);
+	n->clock_domain = in_int(in, 8);
 }
 
 /* Decode the record at c->pos; 1: a record for the caller, 0: internal. */
@@ -564,6 +566,7 @@ static int decode(struct archive_reader *r, struct rd_cursor *c,
 			ev->tai_ns = c->late ? c->late_tai : c->ts;
 			c->late = false;
 			ev->trace_ns = ev->tai_ns - (uint64_t)n->trace_offset;
+			ev->clock_domain = n->clock_domain;
 			ev->type = t->t;
 			ev->vals = r->vals;
 			rec->tai_ns = ev->tai_ns;

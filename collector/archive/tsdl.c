@@ -312,6 +312,7 @@ int tsdl_node(struct bytebuf *b, uint32_t index, const char *name)
 		"\t\tuint32_t _gm_identity__len;\n"
 		"\t\tuint8_t _gm_identity[_gm_identity__len];\n"
 		"\t\tint64_t trace_offset_ns;\n"
+		"\t\tuint64_t clock_domain;\n"
 		"\t};\n};\n\n"
 		"event {\n\tstream_id = %u;\n\tid = %d;\n"
 		"\tname = \"netrv:late\";\n"

@@ -400,14 +400,14 @@ static void put_node_ctx(uint8_t *p, const struct ar_node *n, uint16_t tie,
 	ctf_put64(p + 20, ev->eps_ns);
 }
 
-static bool clock_same(const struct ar_node *n, const Netrv__ClockStatus *c,
+static bool clock_same(const struct ar_node *n, const struct cevent *ev,
 		       int64_t trace_offset)
 {
-	const Netrv__ClockStatus *o = &n->clock;
+	const Netrv__ClockStatus *o = &n->clock, *c = &ev->node->clock;
 
 	return n->have_clock && n->trace_offset == trace_offset &&
-	       o->source == c->source && o->synced == c->synced &&
-	       o->tai_offset_ns == c->tai_offset_ns &&
+	       n->clock_domain == ev->clock_domain && o->source == c->source &&
+	       o->synced == c->synced && o->tai_offset_ns == c->tai_offset_ns &&
 	       o->epsilon_ns == c->epsilon_ns &&
 	       o->master_offset_ns == c->master_offset_ns &&
 	       o->path_delay_ns == c->path_delay_ns &&
@@ -428,7 +428,7 @@ static int write_clock(struct archive *ar, struct ar_node *n,
 	uint8_t *p;
 
 	stamp(ar, ar->any ? ar->last_ts : ev->tai_ns);
-	p = reserve(ar, &n->s, CTF_NODE_CTX + 2 + 8 * 6 + 4 + 4 + gm,
+	p = reserve(ar, &n->s, CTF_NODE_CTX + 2 + 8 * 7 + 4 + 4 + gm,
 		    CTF_EV_CLOCK);
 	if (!p)
 		return -1;
@@ -446,7 +446,9 @@ static int write_clock(struct archive *ar, struct ar_node *n,
 	if (gm)
 		memcpy(p + 50, c->gm_identity.data, gm);
 	ctf_put64(p + 50 + gm, (uint64_t)trace_offset);
-	n->s.len += CTF_EV_HEADER + CTF_NODE_CTX + 58 + gm;
+	ctf_put64(p + 58 + gm, ev->clock_domain);
+	n->s.len += CTF_EV_HEADER + CTF_NODE_CTX + 66 + gm;
+	n->clock_domain = ev->clock_domain;
 
 	n->clock = *c;
 	memcpy(n->gm, c->gm_identity.data ? c->gm_identity.data : n->gm, gm);
@@ -489,7 +491,7 @@ int archive_write_event(struct archive *ar, const struct cevent *ev)
 	c = class_get(ar, n, ev->type);
 	if (!c)
 		goto fail;
-	if (!clock_same(n, &ev->node->clock, trace_offset) &&
+	if (!clock_same(n, ev, trace_offset) &&
 	    write_clock(ar, n, ev, trace_offset))
 		goto fail;
 	if (!stamp_exact(ar, ev->tai_ns) && write_late(ar, n, ev))

@@ -55,6 +55,7 @@ struct ar_node {
 	Netrv__ClockStatus clock; /* the last one written; gm points to gm[] */
 	uint8_t gm[16];
 	int64_t trace_offset;
+	uint64_t clock_domain; /* of the last clock record */
 };
 
 struct ar_cache_ent {

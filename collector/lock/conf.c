@@ -29,6 +29,10 @@ const struct config_section_def lock_config_sections[] = {
 const struct config_option lock_config_options[] = {
 	{ "lock", "adapters", CONFIG_STRING, "dlm,flock,user", 0, 0, NULL,
 	  "adapters to run, comma separated: dlm, flock, user" },
+	{ "lock", "flock_syscalls", CONFIG_BOOL, "on", 0, 0, NULL,
+	  "flock: a release ends when its task called flock(2), if the agents trace syscalls:sys_enter_flock and sys_exit_flock" },
+	{ "lock", "same_clock", CONFIG_BOOL, "on", 0, 0, NULL,
+	  "order the events of nodes sharing one kernel and trace clock (same boot id) exactly by trace time" },
 	{ "lock", "history", CONFIG_INT, "16", 0, 1024, NULL,
 	  "events kept per resource and shown in a verdict" },
 	{ "lock", "eps_floor", CONFIG_DURATION, "10ms", 0, 0, NULL,
@@ -89,6 +93,7 @@ void lock_conf_defaults(struct lock_engine_conf *conf)
 {
 	memset(conf, 0, sizeof(*conf));
 	conf->dlm = conf->flock = conf->user = true;
+	conf->flock_syscalls = conf->same_clock = true;
 	conf->history = 16;
 	conf->eps_floor_ns = 10000000;
 	conf->msg_timeout_ns = 10000000000ULL;
@@ -189,6 +194,8 @@ static int parse_lock(const struct config *cfg, struct lock_engine_conf *c,
 		}
 		free(items[i]);
 	}
+	c->flock_syscalls = config_get_bool(s, "flock_syscalls");
+	c->same_clock = config_get_bool(s, "same_clock");
 	c->history = (unsigned int)config_get_int(s, "history");
 	c->eps_floor_ns = (uint64_t)config_get_int(s, "eps_floor");
 	c->msg_timeout_ns = (uint64_t)config_get_int(s, "message_timeout");

@@ -108,6 +108,7 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 	static const char *const f_flock[] = { "type",	"ret",	 "s_dev",
 					       "i_ino", "owner", "common_pid",
 					       "flags" };
+	static const char *const f_sys[] = { "common_pid" };
 	static const char *const k612[] = { "h_nodeid", "dst", "h_seq" };
 	static const char *const k61[] = { "h_nodeid", "seq", "m_type" };
 
@@ -140,6 +141,12 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 	}
 	if (e->conf.flock && is(t, "filelock", "flock_lock_inode"))
 		add_role(ti, ROLE_FLOCK, 0, t, f_flock, 7);
+	if (e->conf.flock && e->conf.flock_syscalls &&
+	    is(t, "syscalls", "sys_enter_flock"))
+		add_role(ti, ROLE_FLOCK_ENTER, 0, t, f_sys, 1);
+	if (e->conf.flock && e->conf.flock_syscalls &&
+	    is(t, "syscalls", "sys_exit_flock"))
+		add_role(ti, ROLE_FLOCK_EXIT, 0, t, f_sys, 1);
 	for (unsigned int i = 0; e->conf.user && i < e->conf.n_user_rules;
 	     i++) {
 		const struct lock_user_rule *u = &e->conf.user_rules[i];
@@ -236,11 +243,39 @@ const struct lock_tinfo *lock_tinfo_get(struct lock_engine *e,
 
 /* --- delivery --- */
 
+/*
+ * @n's events are now stamped by clock domain @dom: note which nodes
+ * share a domain (a node alone in its domain, e.g. one of several
+ * machines, is ruled on by TAI like a node without one).
+ */
+static void dom_changed(struct lock_engine *e, struct lnode *n, uint64_t dom)
+{
+	bool joined = false;
+
+	n->last_dom = dom;
+	n->dom_shared = false;
+	for (size_t i = 0; dom && i < e->n_nodes; i++) {
+		struct lnode *m = e->nodes[i];
+
+		if (m && m != n && m->last_dom == dom) {
+			joined |= !m->dom_shared;
+			m->dom_shared = n->dom_shared = true;
+		}
+	}
+	/* holds released alone in their domain are now ruled by trace times */
+	if (joined)
+		lockt_reindex_all(e);
+}
+
 bool lock_deliver_one(struct lock_engine *e, struct lnode *n,
 		      const struct cevent *ev, bool give_up)
 {
 	const struct lock_tinfo *ti = lock_tinfo_get(e, ev->type);
-	struct lctx c = { .n = n, .tai = ev->tai_ns, .eps = ev->eps_ns };
+	struct lctx c = { .n = n,
+			  .tai = ev->tai_ns,
+			  .eps = ev->eps_ns,
+			  .trace = ev->trace_ns,
+			  .dom = e->conf.same_clock ? ev->clock_domain : 0 };
 
 	if (!give_up)
 		for (unsigned int r = 0; r < ti->n_roles; r++)
@@ -266,6 +301,10 @@ bool lock_deliver_one(struct lock_engine *e, struct lnode *n,
 			e->st.lock_events++;
 			lock_flock_event(e, &c, ev, ti, r);
 			break;
+		case ROLE_FLOCK_ENTER:
+		case ROLE_FLOCK_EXIT:
+			lock_flock_syscall(e, &c, ev, ti, r);
+			break;
 		case ROLE_USER:
 			e->st.lock_events++;
 			lock_user_event(e, &c, ev, ti, r);
@@ -277,6 +316,10 @@ bool lock_deliver_one(struct lock_engine *e, struct lnode *n,
 			break;
 		}
 	}
+	if (c.dom != n->last_dom)
+		dom_changed(e, n, c.dom);
+	n->last_trace = c.trace;
+	n->last_tai = c.tai;
 	return true;
 }
 
@@ -317,6 +360,7 @@ void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 {
 	switch (what) {
 	case LOCK_NEWS_LOSS:
+		lock_flock_node_gap(e, n);
 		lockt_node_gap(e, n, from, to, count, false);
 		break;
 	case LOCK_NEWS_UNREACHABLE:
@@ -324,6 +368,7 @@ void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 		if (n->unreachable)
 			break;
 		n->unreachable = true;
+		lock_flock_node_gap(e, n);
 		lockt_node_gap(e, n, from, from, 0, true);
 		break;
 	case LOCK_NEWS_DOWN:
@@ -334,6 +379,7 @@ void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 		if (n->unreachable)
 			break;
 		n->unreachable = true;
+		lock_flock_node_gap(e, n);
 		lockt_node_down(e, n);
 		break;
 	case LOCK_NEWS_UP:

@@ -49,6 +49,9 @@ struct verdict_hold {
 	uint64_t release_tai, release_eps, release_lseq;
 	bool release_open;
 	bool uncertain; /* the node lost events while this was held */
+	/* the node's trace clock; the release may precede its stamp by early */
+	uint64_t grant_trace, release_trace, release_early;
+	uint64_t clock_domain; /* cevent.clock_domain of the grant, 0 none */
 };
 
 /* An abstract lock event kept in a resource's history ring. */
@@ -180,6 +183,10 @@ struct lock_pair_rule {
 
 struct lock_engine_conf {
 	bool dlm, flock, user; /* adapters on */
+	/* flock: date a release at its flock(2) call (syscalls:sys_*_flock) */
+	bool flock_syscalls;
+	/* nodes sharing a clock (cevent.clock_domain) are ordered exactly */
+	bool same_clock;
 	unsigned int history; /* K: events kept per resource and node */
 	uint64_t eps_floor_ns; /* upper bound of every eps to come (memory) */
 	uint64_t msg_timeout_ns; /* forget an unmatched send after this */
@@ -198,7 +205,10 @@ struct lock_engine_conf {
 extern const struct config_section_def lock_config_sections[];
 extern const struct config_option lock_config_options[];
 
-/** lock_conf_defaults - dlm+flock+user, K=16, shared/exclusive user modes */
+/**
+ * lock_conf_defaults - dlm+flock+user, K=16, shared/exclusive user modes,
+ * flock_syscalls and same_clock on
+ */
 void lock_conf_defaults(struct lock_engine_conf *conf);
 
 /**

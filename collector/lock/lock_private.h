@@ -63,12 +63,30 @@ struct lnode {
 	bool unreachable;
 	bool ready; /* unblocked: replay pending events */
 	uint64_t gaps; /* loss reports and unreachable spells so far */
+	/* the last event delivered: a lower bound of what it does next */
+	uint64_t last_trace, last_tai;
+	uint64_t last_dom;
+	/* another node's last event had last_dom too: one clock, shared */
+	bool dom_shared;
+	/* flock adapter: tasks inside flock(2) now; sys_exit_flock seen */
+	uint32_t flock_inflight;
+	bool flock_exits;
 };
 
 /* Context of one delivered event. */
 struct lctx {
 	struct lnode *n;
 	uint64_t lseq, tai, eps;
+	uint64_t trace; /* the node's trace clock */
+	uint64_t dom; /* cevent.clock_domain, 0 unknown */
+	/*
+	 * Releases only: the true release may precede the stamp by up to
+	 * @early ns (a release dated by an event that fires after the lock
+	 * was dropped); facts from the node's vector clock do not hold for
+	 * it when @no_hb (other events came between its time and now).
+	 */
+	uint64_t early;
+	bool no_hb;
 };
 
 /* --- lock table (table.c) --- */
@@ -110,12 +128,21 @@ struct lock_hold {
 	bool open, expired, uncertain;
 	uint64_t g_tai, g_eps, g_lseq;
 	uint64_t r_tai, r_eps, r_lseq;
+	uint64_t g_trace, r_trace, r_early; /* see struct lctx */
+	uint64_t g_dom, r_dom;
 	/*
 	 * Closed holds: an upper bound of r_tai + r_eps over this hold and
 	 * every older one in res->closed (UINT64_MAX if one is uncertain), so
 	 * a grant stops walking where all older holds are clock-separated.
 	 */
 	uint64_t end_max;
+	/*
+	 * Holds of one clock domain are ruled on by trace times against a
+	 * grant of that domain: end_trace is the latest release trace time
+	 * of those among this hold and the older ones, end_dom that domain
+	 * (0 none, LOCK_DOM_MIXED several).
+	 */
+	uint64_t end_trace, end_dom;
 	struct lock_pair *pairs;
 	unsigned int n_pairs;
 };
@@ -150,6 +177,8 @@ enum lock_role {
 	ROLE_DLM_UNLOCK_START,
 	ROLE_DLM_UNLOCK_END,
 	ROLE_FLOCK,
+	ROLE_FLOCK_ENTER,
+	ROLE_FLOCK_EXIT,
 	ROLE_USER,
 	ROLE_SEND,
 	ROLE_RECV,
@@ -284,6 +313,8 @@ void lockt_note(struct lock_engine *e, struct lock_res *r, struct lctx *c,
 void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
 			   struct lctx *c, uint64_t holder);
 void lockt_watermark(struct lock_engine *e, uint64_t horizon);
+/* a node's domain became shared: recompute every closed list's end_* */
+void lockt_reindex_all(struct lock_engine *e);
 void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		    uint64_t to, uint64_t count, bool held_now);
 /* @n said Goodbye: its open holds may end unseen (no verdict) */
@@ -306,11 +337,18 @@ void lock_dlm_destroy(struct lock_engine *e);
 void lock_dlm_event(struct lock_engine *e, struct lctx *c,
 		    const struct cevent *ev, const struct lock_tinfo *ti,
 		    unsigned int r);
+extern const char lock_flock_domain[]; /* lock_res.domain of flock locks */
 int lock_flock_init(struct lock_engine *e);
 void lock_flock_destroy(struct lock_engine *e);
 void lock_flock_event(struct lock_engine *e, struct lctx *c,
 		      const struct cevent *ev, const struct lock_tinfo *ti,
 		      unsigned int r);
+/* syscalls:sys_enter_flock / sys_exit_flock */
+void lock_flock_syscall(struct lock_engine *e, struct lctx *c,
+			const struct cevent *ev, const struct lock_tinfo *ti,
+			unsigned int r);
+/* @n lost events or went away: forget its tasks' flock(2) calls */
+void lock_flock_node_gap(struct lock_engine *e, struct lnode *n);
 void lock_user_event(struct lock_engine *e, struct lctx *c,
 		     const struct cevent *ev, const struct lock_tinfo *ti,
 		     unsigned int r);

@@ -322,6 +322,10 @@ static void fill_hold(struct verdict_hold *vh, const struct lock_hold *h)
 		.release_lseq = h->r_lseq,
 		.release_open = h->open,
 		.uncertain = h->uncertain,
+		.grant_trace = h->g_trace,
+		.release_trace = h->r_trace,
+		.release_early = h->r_early,
+		.clock_domain = h->g_dom,
 	};
 }
 
@@ -397,22 +401,62 @@ static uint64_t hold_end(const struct lock_hold *h)
 	return h->uncertain ? UINT64_MAX : h->r_tai + h->r_eps;
 }
 
-/* Recompute end_max over @r's closed holds, oldest first. */
+#define LOCK_DOM_MIXED UINT64_MAX
+
+static uint64_t max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Set @h's end_* from its own release and @older's (NULL: none). */
+static void end_fold(struct lock_hold *h, const struct lock_hold *older)
+{
+	uint64_t end = hold_end(h);
+	/* only domains of several nodes are ruled on by trace times */
+	bool dom = h->g_dom && h->r_dom == h->g_dom && !h->uncertain &&
+		   h->n->dom_shared;
+
+	h->end_max = end;
+	h->end_trace = dom ? h->r_trace : 0;
+	h->end_dom = dom ? h->g_dom : 0;
+	if (!older)
+		return;
+	h->end_max = max64(h->end_max, older->end_max);
+	h->end_trace = max64(h->end_trace, older->end_trace);
+	if (!h->end_dom)
+		h->end_dom = older->end_dom;
+	else if (older->end_dom && older->end_dom != h->end_dom)
+		h->end_dom = LOCK_DOM_MIXED;
+}
+
+/*
+ * @o and every closed hold older than it can conflict with no grant like
+ * @h: each ended before @h's grant by the TAI windows and, if it is of
+ * @h's clock domain, by the trace times (which rule then: a node's TAI
+ * mapping may lie).  Holds of several domains: no cut-off.
+ */
+static bool all_before(const struct lock_hold *o, const struct lock_hold *h)
+{
+	if (h->g_tai < h->g_eps || o->end_max > h->g_tai - h->g_eps)
+		return false;
+	if (!h->g_dom || !o->end_dom)
+		return true;
+	if (o->end_dom == h->g_dom)
+		return o->end_trace <= h->g_trace;
+	return o->end_dom != LOCK_DOM_MIXED;
+}
+
+/* Recompute the end_* over @r's closed holds, oldest first. */
 static void closed_reindex(struct lock_res *r)
 {
 	struct lock_hold *h = r->closed;
-	uint64_t m = 0;
 
 	if (!h)
 		return;
 	while (h->next)
 		h = h->next;
-	for (; h; h = h->prev) {
-		uint64_t end = hold_end(h);
-
-		m = end > m ? end : m;
-		h->end_max = m;
-	}
+	for (; h; h = h->prev)
+		end_fold(h, h->next);
 }
 
 static void mode_count(struct lock_res *r, int mode, int d)
@@ -479,28 +523,126 @@ static struct decide_ev window(uint64_t tai, uint64_t eps, uint64_t base)
 				   .hi = t + (int64_t)eps };
 }
 
-/* Rule on @p; @horizon_lo: lower bound for a release not yet seen. */
+/* Both ends of @h stamped by one clock (its node did not reboot). */
+static bool hold_one_clock(const struct lock_hold *h)
+{
+	return h->open || h->r_dom == h->g_dom;
+}
+
+/*
+ * @a and @b were stamped by one clock: the same node, or nodes of one
+ * clock domain (one kernel, one trace clock).  Their trace times then
+ * compare exactly, whatever the nodes' TAI mappings claim.
+ */
+static bool same_clock(const struct lock_hold *a, const struct lock_hold *b)
+{
+	if (!hold_one_clock(a) || !hold_one_clock(b) || a->g_dom != b->g_dom)
+		return false;
+	return a->n == b->n || a->g_dom != 0;
+}
+
+/*
+ * A flock release not seen yet may be dated back: to a flock(2) call in
+ * progress, or, by close(2) or exit (no entry), to any time after its
+ * grant.  Only its grant bounds it, so a flock pair is never definite
+ * while a hold is open; it is ruled on at the release.
+ */
+static bool release_may_date_back(const struct lock_hold *h)
+{
+	return h->res->domain == lock_flock_domain;
+}
+
+/*
+ * A lower bound of the trace time of @h's release, not seen yet, from
+ * @open_lo (TAI, the merge's horizon - the largest eps): its stamp is at
+ * least the horizon, and its node's trace-to-TAI offset moves by less
+ * than the largest eps (else its eps lies), so its trace time is at least
+ * @open_lo - the offset now.  (The same bound as by the TAI windows, so
+ * the verdict comes at the same watermark, live and in a replay.)
+ */
+static uint64_t open_trace_lo(const struct lock_hold *h, uint64_t open_lo)
+{
+	const struct lnode *n = h->n;
+	int64_t off = (int64_t)(n->last_tai - n->last_trace);
+	int64_t lo = (int64_t)open_lo - off;
+
+	if (release_may_date_back(h) || n->last_dom != h->g_dom ||
+	    lo <= (int64_t)h->g_trace)
+		return h->g_trace;
+	return (uint64_t)lo;
+}
+
+/* The same in TAI, from the merge's horizon lower bound @open_lo. */
+static uint64_t open_tai_lo(const struct lock_hold *h, uint64_t open_lo)
+{
+	if (release_may_date_back(h))
+		return h->g_tai > h->g_eps ? h->g_tai - h->g_eps : 0;
+	return open_lo;
+}
+
+static struct decide_ev release_window(const struct lock_hold *h, uint64_t t,
+				       uint64_t eps, uint64_t base)
+{
+	struct decide_ev w = window(t, eps, base);
+
+	w.lo -= (int64_t)h->r_early;
+	return w;
+}
+
+/*
+ * Rule on @p; @open_lo: lower bound (TAI) for a release not yet seen.
+ * Holds on one clock are ruled on by their trace times alone, exactly:
+ * windows of width 0 (a release dated late: back to its r_early); the
+ * happens-before facts add nothing to exact times then (and the vector
+ * clock of a node orders its events by delivery, not by the time a
+ * release was dated at).
+ */
 static enum verdict_class pair_decide(struct lock_engine *e,
 				      struct lock_pair *p, bool final,
 				      uint64_t open_lo, const char **why)
 {
 	const struct lock_hold *a = p->h[0], *b = p->h[1];
-	uint64_t base = a->g_tai;
+	bool exact = same_clock(a, b);
+	uint64_t base = exact ? a->g_trace : a->g_tai;
+	unsigned int hb = exact ? 0 : p->hb;
 	struct decide_ev ev[4];
 	bool causal, inconsistent;
 	enum verdict_class cls;
 
-	ev[0] = window(a->g_tai, a->g_eps, base);
-	ev[1] = window(a->r_tai, a->r_eps, base);
-	ev[2] = window(b->g_tai, b->g_eps, base);
-	ev[3] = window(b->r_tai, b->r_eps, base);
-	if (a->open)
-		ev[1] = (struct decide_ev){ .lo = (int64_t)(open_lo - base),
-					    .open = true };
-	if (b->open)
-		ev[3] = (struct decide_ev){ .lo = (int64_t)(open_lo - base),
-					    .open = true };
-	cls = lock_decide(ev, p->hb, &causal, &inconsistent);
+	if (exact) {
+		ev[0] = window(a->g_trace, 0, base);
+		ev[1] = release_window(a, a->r_trace, 0, base);
+		ev[2] = window(b->g_trace, 0, base);
+		ev[3] = release_window(b, b->r_trace, 0, base);
+		if (a->open)
+			ev[1] = (struct decide_ev){
+				.lo = (int64_t)(open_trace_lo(a, open_lo) -
+						base),
+				.open = true
+			};
+		if (b->open)
+			ev[3] = (struct decide_ev){
+				.lo = (int64_t)(open_trace_lo(b, open_lo) -
+						base),
+				.open = true
+			};
+	} else {
+		ev[0] = window(a->g_tai, a->g_eps, base);
+		ev[1] = release_window(a, a->r_tai, a->r_eps, base);
+		ev[2] = window(b->g_tai, b->g_eps, base);
+		ev[3] = release_window(b, b->r_tai, b->r_eps, base);
+		if (a->open)
+			ev[1] = (struct decide_ev){
+				.lo = (int64_t)(open_tai_lo(a, open_lo) - base),
+				.open = true
+			};
+		if (b->open)
+			ev[3] = (struct decide_ev){
+				.lo = (int64_t)(open_tai_lo(b, open_lo) - base),
+				.open = true
+			};
+	}
+	cls = lock_decide(ev, hb, &causal, &inconsistent);
 	if (!final)
 		return cls;
 	e->st.pairs_checked++;
@@ -514,8 +656,12 @@ static enum verdict_class pair_decide(struct lock_engine *e,
 	}
 	if (inconsistent)
 		*why = "clock windows contradict the causal order: some eps is understated";
+	else if (cls == VERDICT_DEFINITE && exact)
+		*why = "the holds overlap in the trace times of their shared clock";
 	else if (cls == VERDICT_DEFINITE)
 		*why = "the holds overlap under every admissible clock reading";
+	else if (exact)
+		*why = "a release was traced only after the lock was dropped (no flock(2) entry): its order against the grant is unknown";
 	else
 		*why = "the order of release and grant is not decidable within the clock bounds";
 	if (a->uncertain || b->uncertain) {
@@ -586,7 +732,17 @@ static void check_one(struct lock_engine *e, struct lock_hold *h,
 	if (lock_compatible(h->res->m, o->mode, h->mode))
 		return;
 	if (o->n == h->n) {
-		/* one node: local order is exact */
+		/*
+		 * One node: local order is exact.  But a task inside flock(2)
+		 * may have dropped @o already (its release event comes after
+		 * the kernel dropped the lock, and is dated back to the call):
+		 * then rule when @o's release is known, by the trace times.
+		 */
+		if (o->open && h->n->flock_inflight &&
+		    h->res->domain == lock_flock_domain && same_clock(o, h)) {
+			pair_new(e, o, h, 0);
+			return;
+		}
 		if (o->open)
 			emit_conflict(
 				e,
@@ -605,6 +761,17 @@ static void check_one(struct lock_engine *e, struct lock_hold *h,
 		e->st.safe_causal++;
 		return;
 	}
+	if (same_clock(o, h)) {
+		/* one clock: exact, touching intervals do not overlap */
+		if (!o->open && o->r_trace <= h->g_trace) {
+			e->st.pairs_checked++;
+			e->st.safe_clock++;
+			return;
+		}
+		pair_new(e, o, h, hb);
+		return;
+	}
+
 	if (!o->open && !o->uncertain &&
 	    o->r_tai + o->r_eps <= h->g_tai - h->g_eps &&
 	    h->g_tai >= h->g_eps) {
@@ -633,7 +800,7 @@ static void check_grant(struct lock_engine *e, struct lock_hold *h,
 	 * the clocks and are not looked at one by one.
 	 */
 	for (o = r->closed; o; o = o->next) {
-		if (h->g_tai >= h->g_eps && o->end_max <= h->g_tai - h->g_eps)
+		if (all_before(o, h))
 			break;
 		check_one(e, h, o, c);
 	}
@@ -668,7 +835,9 @@ struct lock_hold *lockt_grant(struct lock_engine *e, struct lock_res *r,
 				 .uncertain = c->n->unreachable,
 				 .g_tai = c->tai,
 				 .g_eps = c->eps,
-				 .g_lseq = c->lseq };
+				 .g_lseq = c->lseq,
+				 .g_trace = c->trace,
+				 .g_dom = c->dom };
 	list_add(&r->holds, h);
 	mode_count(r, mode, 1);
 	r->refs++;
@@ -689,9 +858,10 @@ void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c)
 	h->r_tai = c->tai;
 	h->r_eps = c->eps;
 	h->r_lseq = c->lseq;
-	h->end_max = hold_end(h);
-	if (h->res->closed && h->res->closed->end_max > h->end_max)
-		h->end_max = h->res->closed->end_max;
+	h->r_trace = c->trace;
+	h->r_dom = c->dom;
+	h->r_early = c->early;
+	end_fold(h, h->res->closed);
 	list_add(&h->res->closed, h);
 	if (e->res_changed)
 		e->res_changed(e->res_changed_arg, h->res, c->tai);
@@ -701,7 +871,9 @@ void lockt_release(struct lock_engine *e, struct lock_hold *h, struct lctx *c)
 		uint64_t v = vc_of(e, c->n, o->n);
 
 		pn = p->next[s];
-		if (s == 0) {
+		if (c->no_hb || o->n == h->n) {
+			/* no facts: see struct lctx; one node: exact times */
+		} else if (s == 0) {
 			/* h is A: facts gB -> rA, rB -> rA */
 			if (v >= o->g_lseq)
 				p->hb |= VERDICT_HB_GB_RA;
@@ -744,6 +916,13 @@ void lockt_unknown_release(struct lock_engine *e, struct lock_res *r,
 	fill_hist(e, &v, r);
 	lock_verdict_clocks(&v, c->n->cn, NULL);
 	lock_emit(e, &v);
+}
+
+void lockt_reindex_all(struct lock_engine *e)
+{
+	for (size_t i = 0; i < e->rtab_cap; i++)
+		for (struct lock_res *r = e->rtab[i]; r; r = r->hnext)
+			closed_reindex(r);
 }
 
 void lockt_watermark(struct lock_engine *e, uint64_t horizon)

@@ -36,10 +36,16 @@ static void node(struct jbuf *j, const struct cnode *n)
 	cstr(j, n ? n->name : NULL);
 }
 
-static void when(struct jbuf *j, uint64_t tai, uint64_t eps)
+static void when(struct jbuf *j, uint64_t tai, uint64_t eps, uint64_t trace,
+		 uint64_t early)
 {
-	jbuf_printf(j, "{\"tai_ns\":%" PRIu64 ",\"eps_ns\":%" PRIu64 "}", tai,
-		    eps);
+	jbuf_printf(j,
+		    "{\"tai_ns\":%" PRIu64 ",\"eps_ns\":%" PRIu64
+		    ",\"trace_ns\":%" PRIu64,
+		    tai, eps, trace);
+	if (early)
+		jbuf_printf(j, ",\"early_ns\":%" PRIu64, early);
+	jbuf_put(j, "}", 1);
 }
 
 static const char *mode_name(const struct verdict *v, int mode)
@@ -71,14 +77,17 @@ static void holds(struct jbuf *j, const struct verdict *v)
 			    h->holder);
 		cstr(j, h->mode_name);
 		jbuf_puts(j, ",\"grant\":");
-		when(j, h->grant_tai, h->grant_eps);
+		when(j, h->grant_tai, h->grant_eps, h->grant_trace, 0);
 		jbuf_puts(j, ",\"release\":");
 		if (h->release_open)
 			jbuf_puts(j, "null");
 		else
-			when(j, h->release_tai, h->release_eps);
-		jbuf_printf(j, ",\"uncertain\":%s}",
-			    h->uncertain ? "true" : "false");
+			when(j, h->release_tai, h->release_eps,
+			     h->release_trace, h->release_early);
+		jbuf_printf(j,
+			    ",\"clock_domain\":\"%016" PRIx64
+			    "\",\"uncertain\":%s}",
+			    h->clock_domain, h->uncertain ? "true" : "false");
 	}
 	jbuf_put(j, "]", 1);
 }

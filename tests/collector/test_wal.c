@@ -3,7 +3,8 @@
  * test_wal.c - the write-ahead log on a real file system.
  *
  * Cases: records come back in order after a reopen, every segment starts
- * with the node's schemas; a torn record at the end (a crash mid-write) is
+ * with the node's schemas and its latest Hello (a new Hello replaces it
+ * from where it came); a torn record at the end (a crash mid-write) is
  * cut off and the log goes on; a damaged record inside an older segment
  * loses only the rest of that segment; trimming removes processed
  * segments and keeps the open one; a second collector cannot open a locked
@@ -74,9 +75,13 @@ static void write_log(void)
 	wn = wal_node(w, "a");
 	REQUIRE(wn);
 	CHECK(!wal_append(wn, FRAME_SCHEMA, 0, "schema-1", 8));
+	CHECK(!wal_append(wn, FRAME_HELLO, 0, "hello-1", 7));
 	for (uint64_t s = 1; s <= 6; s++) {
 		snprintf(p, sizeof(p), "batch-%llu-%s", (unsigned long long)s,
 			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+		/* a new session (agent restart) before batch 4 */
+		if (s == 4)
+			CHECK(!wal_append(wn, FRAME_HELLO, 0, "hello-2", 7));
 		CHECK(!wal_append(wn, FRAME_BATCH, s, p, (uint32_t)strlen(p)));
 	}
 	CHECK_INT(wal_written_seq(wn), 6);
@@ -99,7 +104,8 @@ static void test_roundtrip(void)
 {
 	struct got g = { 0 };
 	struct wal *w = open_wal();
-	int schemas = 0;
+	int schemas = 0, hellos = 0;
+	const char *hello = NULL;
 
 	REQUIRE(w);
 	REQUIRE(!wal_replay(w, collect, &g));
@@ -109,12 +115,21 @@ static void test_roundtrip(void)
 		if (g.r[i].type == FRAME_SCHEMA) {
 			schemas++;
 			CHECK_STR(g.r[i].payload, "schema-1");
+		} else if (g.r[i].type == FRAME_HELLO) {
+			hellos++;
+			hello = g.r[i].payload;
 		} else {
 			CHECK((int)g.r[i].seq > last);
 			last = (int)g.r[i].seq;
+			/* each batch comes after the Hello of its session */
+			CHECK(hello != NULL);
+			if (hello)
+				CHECK_STR(hello,
+					  last < 4 ? "hello-1" : "hello-2");
 		}
 	}
 	CHECK(schemas >= 3); /* one per segment: segments are 100 bytes */
+	CHECK(hellos >= 3); /* and the Hello in force */
 	CHECK_INT(wal_durable_seq(wal_node(w, "a")), 6);
 out:
 	wal_close(w);

@@ -79,14 +79,19 @@ static void test_flock(void)
 	flock_ev(c, 0, 300, 0xa, 2, 0, 2);
 	c->ops->watermark(c, 10000 * US);
 	CHECK_INT(s->n, 0);
-	/* and now a real conflict: two files on two nodes, both EX */
+	/*
+	 * and now a real conflict: two files on two nodes, both EX.  Without
+	 * the flock(2) entries (test_lock_flock_exact) a release event says
+	 * only that the lock was dropped at some time after its grant: the
+	 * overlap is possible, not certain.
+	 */
 	flock_ev(c, 0, 20000, 0xa, 1, 0, 2);
 	flock_ev(c, 1, 20100, 0xb, 1, 0, 2);
 	flock_ev(c, 0, 20200, 0xa, 2, 0, 2);
 	flock_ev(c, 1, 20300, 0xb, 2, 0, 2);
 	c->ops->watermark(c, 30000 * US);
 	REQUIRE(s->n == 1);
-	CHECK_INT(s->v[0].cls, VERDICT_DEFINITE);
+	CHECK_INT(s->v[0].cls, VERDICT_POSSIBLE);
 	CHECK(strstr(s->v[0].json, "\"domain\":\"flock\""));
 	CHECK(strstr(s->v[0].json, "\"name\":\"08:02:1234\""));
 	CHECK(strstr(s->v[0].json, "\"mode\":\"exclusive\""));
