@@ -191,8 +191,11 @@ enum scope_mode { SCOPE_HOST, SCOPE_NETNS, SCOPE_PIDS };
  * scope_apply - write the instance's pid filter for @mode
  * @pids: "1 2 3" for SCOPE_PIDS
  *
- * @refresh: only add tasks that are new since the last call
+ * @refresh: a periodic call: only add tasks that are new since the last
  *
+ * SCOPE_NETNS never truncates the list (that would let every task through
+ * until the new list is written): it adds the namespace's tasks not listed
+ * yet; event-fork follows their children and drops tasks that exit.
  * Return: 0, or -1 (logged).  For SCOPE_NETNS call it again periodically:
  * event-fork catches children of filtered tasks, but not tasks that enter
  * the namespace by setns().

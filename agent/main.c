@@ -301,10 +301,8 @@ static int run(struct agent *a)
 	if (trace_carry_load(a->trace, carry->data, carry->len) == 1 &&
 	    spool_carry(a, false))
 		return -1;
+	/* trace_open() applied the scope; netns needs refreshing (below) */
 	a->scope = (enum scope_mode)config_enum(cfg, "agent", "scope");
-	if (scope_apply(trace_instance(a->trace), a->scope,
-			config_string(cfg, "agent", "pids"), false))
-		return -1;
 	a->enc = encoder_create(
 		trace_schema(a->trace),
 		(uint32_t)config_int(cfg, "agent", "batch_events"));

@@ -120,14 +120,15 @@ int scope_apply(struct tracefs_instance *inst, enum scope_mode mode,
 		list.len = strlen(pids);
 	} else {
 		/*
-		 * Truncating set_event_pid lets every task through until the
-		 * new list is written: only add the new tasks on a refresh
-		 * (event-fork removes the ones that exit).
+		 * Truncating set_event_pid lets every task of the machine
+		 * through until the new list is written, into an instance
+		 * whose events may be on (re-used after a kill): never
+		 * truncate, only add the tasks not listed yet (event-fork
+		 * removes the ones that exit).  A new instance's list is
+		 * empty, and its events are enabled only after this.
 		 */
-		if (refresh)
-			cur = tracefs_instance_file_read(inst, "set_event_pid",
-							 NULL);
-		if (netns_pids(&list, refresh ? (cur ? cur : "") : NULL)) {
+		cur = tracefs_instance_file_read(inst, "set_event_pid", NULL);
+		if (netns_pids(&list, cur ? cur : "")) {
 			pr_err("cannot scan /proc for our network namespace: %m");
 			goto out;
 		}
@@ -135,22 +136,20 @@ int scope_apply(struct tracefs_instance *inst, enum scope_mode mode,
 	if (bytebuf_reserve(&list, 1))
 		goto out;
 	list.data[list.len] = '\0';
-	if (refresh) {
-		ret = 0;
+	if (!refresh &&
+	    tracefs_option_enable(inst, TRACEFS_OPTION_EVENT_FORK)) {
+		pr_err("cannot enable options/event-fork: %m");
+		goto out;
+	}
+	if (mode == SCOPE_NETNS) {
 		if (list.len &&
 		    tracefs_instance_file_append(inst, "set_event_pid",
 						 (char *)list.data) < 0) {
 			pr_err("cannot add to set_event_pid: %m");
-			ret = -1;
+			goto out;
 		}
-		goto out;
-	}
-	if (tracefs_option_enable(inst, TRACEFS_OPTION_EVENT_FORK)) {
-		pr_err("cannot enable options/event-fork: %m");
-		goto out;
-	}
-	if (tracefs_instance_file_write(inst, "set_event_pid",
-					(char *)list.data) < 0) {
+	} else if (tracefs_instance_file_write(inst, "set_event_pid",
+					       (char *)list.data) < 0) {
 		pr_err("cannot write set_event_pid: %m");
 		goto out;
 	}

@@ -239,6 +239,11 @@ static int setup_instance(struct trace *t, const struct config *cfg)
 		pr_err("cannot set buffer_percent %s: %m", buf);
 		return -1;
 	}
+	/* the scope first: enabled events record only whom it lets through */
+	if (scope_apply(t->inst,
+			(enum scope_mode)config_enum(cfg, "agent", "scope"),
+			config_string(cfg, "agent", "pids"), false))
+		return -1;
 	disable_stale(t);
 	for (int i = 0; i < t->n_events; i++) {
 		char sys[128], *name;

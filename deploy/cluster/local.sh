@@ -466,20 +466,12 @@ start_collector() {
 	spawn collector - $cmd
 }
 
-# Run in the node's namespace, then become the agent (same PID): mount
-# tracefs in the private mount namespace `ip netns exec` gives, and make
-# the agent's tracefs instance (\$1), if it is new, with a pid filter of
-# the agent's own PID.  The agent enables its events before it applies
-# its scope (netrv-agent bug, see README.md "Not done yet"): without this
-# an instance records every task of the machine for its first few ms, and
-# another namespace's flock() shows up as this node's (a false conflict).
-# An instance left by a killed agent keeps its filter (and its events).
+# Run in the node's namespace, then become the agent (same PID): `ip netns
+# exec` gives a fresh /sys, where tracefs is not mounted: mount it there (it
+# goes away with the agent).
 # shellcheck disable=SC2016
 AGENT_WRAP='mountpoint -q /sys/kernel/tracing ||
 	mount -t tracefs nodev /sys/kernel/tracing
-inst=/sys/kernel/tracing/instances/$1
-shift
-[ -d "$inst" ] || { mkdir "$inst" && echo $$ >"$inst/set_event_pid"; } 2>/dev/null
 exec "$@"'
 
 start_agents() {
@@ -493,7 +485,7 @@ start_agents() {
 		# goes away with the agent), then become the agent (same PID).
 		# shellcheck disable=SC2086,SC2016
 		spawn "n$i.agent" "$(node_ns "n$i")" sh -c "$AGENT_WRAP" \
-			netrv-agent "netrv_${name}_n$i" $cmd
+			netrv-agent $cmd
 	done
 	[ -x "$AGENT_BIN" ] ||
 		say "agent: $AGENT_BIN is missing (not built yet): configs written to $STATE/conf/nN.agent.conf"
@@ -834,7 +826,7 @@ cmd_restart() {
 		cmd=$(gen_agent_config "n$i" "$STATE/conf/n$i.agent.conf")
 		# shellcheck disable=SC2086,SC2016
 		spawn_append "$tag" "$(node_ns "n$i")" sh -c "$AGENT_WRAP" \
-			netrv-agent "netrv_${name}_n$i" $cmd "$@"
+			netrv-agent $cmd "$@"
 		;;
 	*) die "usage: $0 restart nI.agent|collector [SECTION.KEY=VALUE...] [--name NAME]" ;;
 	esac
