@@ -48,9 +48,11 @@ vm=$repo/deploy/vm
 tmp=$(mktemp -d /tmp/netrv-vm-test.XXXXXX)
 s1=$tmp/sync
 s2=$tmp/nosync
-demo_pid=
+demo_pid= c2_start=
 cleanup() {
 	local rc=$?
+	# a cluster 2 start still launching its VMs: let it finish, then stop
+	[ -n "$c2_start" ] && wait "$c2_start" 2>/dev/null
 	if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
 		kill "$demo_pid" 2>/dev/null || true
 		wait "$demo_pid" 2>/dev/null || true
@@ -76,6 +78,7 @@ trap 'exit 1' INT TERM
 
 t0=$(date +%s)
 step() { echo "=== [$(($(date +%s) - t0)) s] $*"; }
+mark() { echo "--- [$(($(date +%s) - t0)) s] $*"; }
 fail() { echo "vm-dlm: FAIL: $*" >&2; exit 1; }
 C1() { "$vm/cluster.sh" --state "$s1" "$@"; }
 C2() { "$vm/cluster.sh" --state "$s2" "$@"; }
@@ -204,10 +207,13 @@ step "cluster 1: partition node 3's cluster link; cluster 2 boots meanwhile"
 # The agents are not told about ptp4l there (--agent-ptp no): they claim
 # the epsilon of their own clock reading, which the skews make a lie.
 # (Told, they would claim |master offset| and stay honest.)
-C2 start --nodes 3 --kernel "$kernel" --ptp measure --skew-ms 350 --agent-ptp no --no-wait
+C2 start --nodes 3 --kernel "$kernel" --ptp measure --skew-ms 350 --agent-ptp no \
+	--no-wait >"$tmp/c2-start.log" 2>&1 &
+c2_start=$!
 ns=$(C1 ns)
 [ "$(members 1 C1)" = 3 ] || fail "node1 does not see 3 members before the partition"
 C1 partition 3
+mark "cut"
 C1 status | grep -q 'partitioned: tc3' || fail "status does not show the cut"
 C1 exec 1 ping -c 2 -W 1 10.77.0.3 >/dev/null && fail "node1 still reaches node3's cluster link"
 ip netns exec "$ns" ping -c 2 -W 2 10.77.1.3 >/dev/null || fail "node3's agent link is down"
@@ -217,7 +223,7 @@ for ((i = 0; i < 60; i++)); do
 	sleep 1
 done
 [ "$(members 1 C1)" = 2 ] || fail "node1's corosync still counts node3 after 60 s"
-echo "node1's corosync dropped node3; node3 still answers on the agent link"
+mark "node1's corosync dropped node3; node3 still answers on the agent link"
 if [ $netrv = yes ]; then
 	w1=$(node_field "$ns" node3 watermark_tai_ns)
 	sleep 2
@@ -237,17 +243,18 @@ fi
 # node joins at once.
 C1 exec 1 dlm_tool fence_ack 3 >/dev/null 2>&1 || true
 C1 exec 3 netrv-vm-stack stop >/dev/null
+mark "node3's stack stopped"
 C1 heal 3
 C1 status | grep -q 'partitioned: *$' || fail "status still shows a cut after heal"
 C1 exec 1 ping -c 2 -W 2 10.77.0.3 >/dev/null || fail "node3's cluster link is still cut after heal"
-echo "healed: node1 reaches node3 on the cluster link again"
+mark "healed: node1 reaches node3 on the cluster link again"
 C1 exec 3 netrv-vm-stack start >/dev/null
 for ((i = 0; i < 60; i++)); do
 	[ "$(members 1 C1)" = 3 ] && break
 	sleep 1
 done
 [ "$(members 1 C1)" = 3 ] || fail "node3 did not rejoin corosync after a stack restart"
-echo "node3 rejoined after netrv-vm-stack start"
+mark "node3 rejoined after netrv-vm-stack start"
 if [ $netrv = yes ]; then
 	step "cluster 1: workload after the heal; node3's agent kept streaming"
 	nv=$(wc -l <"$s1/collector/verdicts.jsonl" 2>/dev/null || echo 0)
@@ -280,8 +287,14 @@ if [ $netrv = yes ]; then
 else
 	C1 stop
 fi
+mark "cluster 1 stopped"
 
 step "cluster 2: clocks stay apart (ptp4l measures only)"
+rc=0
+wait "$c2_start" || rc=$?
+cat "$tmp/c2-start.log"
+c2_start=
+[ $rc -eq 0 ] || fail "cluster 2 did not start"
 C2 wait-ready --timeout 300
 C2 dlm-run nosync "${wlshort[@]}"
 python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
@@ -299,4 +312,5 @@ if [ $netrv = yes ]; then
 		fail "the collector's view of the unsynchronised run"
 fi
 C2 stop
+mark "cluster 2 stopped"
 step "vm-dlm: all passed"
