@@ -13,11 +13,12 @@
 # on all nodes every S seconds (default 10; 0: never) until Ctrl-C or
 # SIGTERM, and stops the cluster: VMs, collector, forward, PTP master,
 # nftables table and namespace.  Exits 0 after a stop on a signal.  Needs
-# root and build/agent/netrv-agent.
+# root and build/agent/netrv-agent.  The kernel is Debian 12's 6.1 (6.12 when
+# the agent has no read() fallback: its ring-buffer mapping needs 6.10+).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-port=7480 nodes=3 kernel=${NETRV_VM_KERNEL:-6.12} ptp=sync every=10 timeout=300
+port=7480 nodes=3 kernel=${NETRV_VM_KERNEL:-} ptp=sync every=10 timeout=300
 state=$repo/run/vm-demo
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -28,15 +29,21 @@ while [ $# -gt 0 ]; do
 	--state) state=${2:?}; shift ;;
 	--workload-every) every=${2:?}; shift ;;
 	--timeout) timeout=${2:?}; shift ;;
-	-h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
 [[ "$every" =~ ^[0-9]+$ ]] || { echo "demo: --workload-every takes whole seconds" >&2; exit 2; }
 [ "$(id -u)" -eq 0 ] || { echo "demo --vm: needs root (namespaces, taps, VMs): run it with sudo" >&2; exit 1; }
-[ -x "${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}" ] ||
+agent=${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}
+[ -x "$agent" ] ||
 	{ echo "demo --vm: build/agent/netrv-agent is missing: build first" >&2; exit 1; }
+# Debian 12's 6.1 unless the agent can only map the ring buffer (6.10+).
+if [ -z "$kernel" ]; then
+	kernel=6.1
+	"$agent" --print-example 2>/dev/null | grep -q '^#\{0,1\}read_mode' || kernel=6.12
+fi
 
 cl=$here/cluster.sh
 # Everything long runs in the background and the script waits for it, so a

@@ -2,11 +2,12 @@
 # vm-dlm.sh - the VM tier test: the real Linux DLM on 3 QEMU guests, verified
 # by netrv (agent in every guest, collector in the cluster's namespace).
 #
-#  1. Builds the images (or finds them in deploy/vm/cache/).  With
+#  1. Builds the images (or finds them in deploy/vm/cache/) for Debian 12's
+#     6.1 kernel (NETRV_VM_KERNEL=6.12: bookworm's 6.12).  With
 #     build/agent/netrv-agent built, the guests run it and the clusters get
-#     a collector; the kernel is then 6.12, since the agent maps the trace
-#     ring buffer (Linux 6.10+).  Without the agent (or with
-#     NETRV_VM_KERNEL=6.1) only the DLM and trace checks run.
+#     a collector (an agent that only maps the trace ring buffer, without
+#     read_mode, needs Linux 6.10+ and gets 6.12).  Without the agent only
+#     the DLM and trace checks run.
 #  2. Starts a cluster whose guests begin 0/350/700 ms apart and are
 #     synchronised by ptp4l (master on the host side, free_running 1);
 #     waits until every guest's ptp4l is locked and shows pmc's view.  With
@@ -87,13 +88,22 @@ members() { # corosync members seen by node $1 (cluster $2)
 		grep -cE ' node[0-9]+' || true
 }
 
+# The kernel: Debian 12's 6.1 by default, 6.12 with NETRV_VM_KERNEL=6.12.
+# An agent without the read() fallback (no read_mode option) needs the
+# ring-buffer mapping of Linux 6.10+: it then gets 6.12, or with
+# NETRV_VM_KERNEL=6.1 only the DLM and trace checks run.
 netrv=no
 kernel=${NETRV_VM_KERNEL:-}
-if [ -x "${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}" ] &&
-	[ -x "${NETRV_COLLECTOR_BIN:-$repo/build/collector/netrv-collector}" ] &&
-	[ "$kernel" != 6.1 ]; then
-	netrv=yes
-	kernel=6.12
+agent=${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}
+if [ -x "$agent" ] &&
+	[ -x "${NETRV_COLLECTOR_BIN:-$repo/build/collector/netrv-collector}" ]; then
+	if "$agent" --print-example 2>/dev/null | grep -q '^#\{0,1\}read_mode'; then
+		netrv=yes
+	elif [ "$kernel" != 6.1 ]; then
+		echo "vm-dlm: this agent cannot read the buffers without the mapping (Linux 6.10+): kernel 6.12"
+		netrv=yes
+		kernel=6.12
+	fi
 fi
 kernel=${kernel:-6.1}
 # The full workload for the synchronised run; the runs after the heal and
