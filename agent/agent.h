@@ -111,7 +111,8 @@ struct trace_rec {
 
 struct trace_loss {
 	uint32_t cpu;
-	uint64_t count; /* 0: the kernel did not say how many */
+	Netrv__LossReason reason;
+	uint64_t count; /* 0: unknown how many (perhaps none) */
 	uint64_t from_ns, to_ns;
 };
 
@@ -120,7 +121,7 @@ struct trace;
 /**
  * trace_open - create or re-use the tracefs instance named in @cfg, set it
  * up (clock, buffer size, events, uprobes, markers) and open the per-CPU
- * raw pipes.
+ * raw pipes, mapped or read with read() as agent.read_mode says.
  *
  * Return: the trace, closed with trace_close(), or NULL (logged).
  */
@@ -165,9 +166,21 @@ uint64_t trace_take_peak(struct trace *t);
 const uint8_t *trace_rec_data(const struct trace *t, const struct trace_rec *r);
 /**
  * trace_carry_pack - serialise the records held back for the next drain
- * trace_carry_load - put them back after a restart (before the first drain)
+ * and the per-CPU read marks into @out (replaced)
+ * @clean: this is the last carry of a clean exit: no round after it
+ *
+ * Return: 0, or -1 (ENOMEM).
  */
-int trace_carry_pack(const struct trace *t, struct bytebuf *out);
+int trace_carry_pack(const struct trace *t, struct bytebuf *out, bool clean);
+/**
+ * trace_carry_load - put the held records and marks back after a restart
+ * (after trace_open(), before the first drain)
+ *
+ * Return: 1 if the carry was written at a clean exit: the caller must
+ * spool a carry packed with @clean false before the first drain, so that
+ * a kill -9 from now on is not taken for a clean exit; 0 otherwise (also
+ * for an empty carry); -1 if malformed (logged; held records lost).
+ */
 int trace_carry_load(struct trace *t, const uint8_t *p, size_t len);
 
 /* --- scope.c ----------------------------------------------------------- */

@@ -9,6 +9,7 @@
 
 static const char *const clocks[] = { "mono", "boot", "tai", NULL };
 static const char *const scopes[] = { "host", "netns", "pids", NULL };
+static const char *const read_modes[] = { "auto", "mmap", "read", NULL };
 
 static const struct config_section_def sections[] = {
 	{ "agent", false, "this node and what it traces" },
@@ -38,6 +39,12 @@ static const struct config_option options[] = {
 	{ "agent", "subbuf_size", CONFIG_SIZE, "64K", 4096, 1 << 20, NULL,
 	  "ring buffer sub-buffer size (buffer_subbuf_size_kb); the agent "
 	  "spools once per sub-buffer, so bigger means fewer, larger batches" },
+	{ "agent", "read_mode", CONFIG_ENUM, "auto", 0, 0, read_modes,
+	  "how the ring buffers are read: mmap (the kernel's ring-buffer "
+	  "mapping, Linux 6.10+; a kill -9 loses nothing), read (read() of "
+	  "trace_pipe_raw, any kernel; a kill -9 loses the records of the "
+	  "round it interrupts, reported as a loss of unknown count), auto "
+	  "(mmap if the mapping works, else read)" },
 	{ "agent", "drain_interval", CONFIG_DURATION, "5ms", 100000, 1000000000,
 	  NULL,
 	  "shortest interval between reads of the ring buffers (no "

@@ -111,7 +111,7 @@ static int drain_round(struct agent *a, bool *more)
 		Netrv__LossReport *l = &a->loss_store[n_losses];
 
 		netrv__loss_report__init(l);
-		l->reason = NETRV__LOSS_REASON__LOSS_OVERRUN;
+		l->reason = tl[i].reason;
 		l->cpu = tl[i].cpu;
 		l->count = tl[i].count;
 		l->from_ns = tl[i].from_ns;
@@ -135,7 +135,7 @@ static int drain_round(struct agent *a, bool *more)
 		/* Nothing to send; keep the carry durable if it changed. */
 		const struct bytebuf *old = spool_last_carry(a->spool);
 
-		if (trace_carry_pack(a->trace, &a->carry))
+		if (trace_carry_pack(a->trace, &a->carry, false))
 			goto nomem;
 		if (a->carry.len == old->len &&
 		    (!old->len || !memcmp(a->carry.data, old->data, old->len)))
@@ -148,7 +148,7 @@ static int drain_round(struct agent *a, bool *more)
 	nb = encoder_run(a->enc, a->trace, recs, n, a->watermark, a->loss_ptrs,
 			 n_losses, &cs, spool_next_seq(a->spool), &a->frames,
 			 &lens, &infos);
-	if (nb < 0 || trace_carry_pack(a->trace, &a->carry))
+	if (nb < 0 || trace_carry_pack(a->trace, &a->carry, false))
 		goto nomem;
 	if (spool_append(a->spool, &a->frames, lens, infos, (size_t)nb,
 			 &a->carry))
@@ -159,9 +159,27 @@ nomem:
 	pr_err("out of memory while encoding");
 	return -1;
 spool_fail:
-	/* Stop: the kernel still holds the sub-buffer, a restart re-reads. */
+	/*
+	 * Stop: with the mapping the kernel still holds the sub-buffer and a
+	 * restart re-reads it; what read() consumed is lost and the restart
+	 * reports it (the spool's carry does not say "clean").
+	 */
 	pr_err("cannot write the spool: %m (free disk space or fix spool.dir; stopping to lose nothing)");
 	return -1;
+}
+
+/* A carry-only record: the held records, marks and whether @clean. */
+static int spool_carry(struct agent *a, bool clean)
+{
+	if (trace_carry_pack(a->trace, &a->carry, clean)) {
+		pr_err("out of memory while packing the carry");
+		return -1;
+	}
+	if (spool_append(a->spool, NULL, NULL, NULL, 0, &a->carry)) {
+		pr_err("cannot write the spool: %m (free disk space or fix spool.dir)");
+		return -1;
+	}
+	return 0;
 }
 
 static struct timeval tv_of(uint64_t ns)
@@ -280,7 +298,9 @@ static int run(struct agent *a)
 	if (!a->spool)
 		return -1;
 	carry = spool_last_carry(a->spool);
-	trace_carry_load(a->trace, carry->data, carry->len);
+	if (trace_carry_load(a->trace, carry->data, carry->len) == 1 &&
+	    spool_carry(a, false))
+		return -1;
 	a->scope = (enum scope_mode)config_enum(cfg, "agent", "scope");
 	if (scope_apply(trace_instance(a->trace), a->scope,
 			config_string(cfg, "agent", "pids"), false))
@@ -374,6 +394,9 @@ static int run(struct agent *a)
 	event_base_dispatch(a->base);
 	if (!a->failed)
 		on_drain(-1, 0, a); /* last records and carry into the spool */
+	/* nothing is read after this: a restart has nothing to report */
+	if (!a->failed && spool_carry(a, true))
+		a->failed = true;
 	return a->failed ? -1 : 0;
 }
 

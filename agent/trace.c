@@ -11,6 +11,9 @@
  * (the kernel's ring-buffer mapping, 6.10+; libtracefs 1.6 has no wrapper)
  * and TRACE_MMAP_IOCTL_GET_READER hands out the reader sub-buffer, which is
  * parsed with kbuffer.  Nobody polls, so writers never pay for wake-ups.
+ * Where the mapping fails (older kernels) or agent.read_mode says so, the
+ * sub-buffers come from read() instead (see read_next()).  Either source
+ * only puts a sub-buffer's bytes into t->page; take_subbuf() parses them.
  *
  * Why mmap and not read(): read() consumes, so a kill -9 between read()
  * and the spool write loses what was read.  With the mapping, the reader
@@ -30,6 +33,12 @@
  * read, anything not newer than its last record.  The rest is held for the
  * next drain and goes into the spool as the "carry", so a kill -9 loses it
  * neither.  kbuffer_missed_events() gives exact overrun counts per CPU.
+ *
+ * Read mode has the window mmap closes: what read() returned is gone from
+ * the kernel, so a kill -9 between a round's read() and its spool write
+ * loses that round.  The carry therefore says whether it was written at a
+ * clean exit; after any other exit each CPU reports a loss of unknown
+ * count (0) from its last record taken to its first record read now.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,8 +74,13 @@ struct rb_meta {
 };
 
 #define TRACE_MMAP_IOCTL_GET_READER _IO('R', 0x20)
-#define CARRY_MAGIC 0x3359524143524eULL /* "NRCARY3" */
+#define CARRY_MAGIC3 0x3359524143524eULL /* "NRCARY3": no flags */
+#define CARRY_MAGIC 0x3459524143524eULL /* "NRCARY4" */
 #define CARRY_MARK 20 /* bytes per CPU */
+#define CARRY_CLEAN 1u /* written at a clean exit, after the last round */
+#define CARRY_READ 2u /* written by an agent in read mode */
+
+enum { READ_MODE_AUTO, READ_MODE_MMAP, READ_MODE_READ };
 
 struct trace_cpu {
 	int fd;
@@ -81,7 +95,14 @@ struct trace_cpu {
 	uint64_t last_ts;
 	uint64_t got; /* bytes parsed since trace_take_peak() */
 	bool more; /* the last drain left data in the buffer */
+	bool gap; /* read mode after an unclean exit: report the lost round */
 	uint64_t wm; /* the last drain's mark for the watermark */
+};
+
+/* The bytes of one sub-buffer in t->page that a source hands out. */
+struct subbuf {
+	uint32_t start, end; /* data bytes [start, end) are new */
+	bool fresh; /* first look at it: its missed-events count is news */
 };
 
 struct trace {
@@ -93,6 +114,8 @@ struct trace {
 	struct trace_cpu *cpus;
 	void *page; /* private copy of a sub-buffer */
 	size_t page_size;
+	bool use_read; /* read() instead of the mapping */
+	int reads; /* read mode: sub-buffers per CPU and round */
 	char boot_id[40];
 	char clock_name[8];
 	clockid_t clockid;
@@ -266,18 +289,16 @@ static struct tep_handle *load_formats(struct trace *t)
 	return tep;
 }
 
-static int map_cpu(struct trace *t, int c, const char *path)
+/* Map @c's ring buffer.  Return: 0, or -1 with errno (nothing logged). */
+static int map_cpu(struct trace *t, int c)
 {
 	struct trace_cpu *tc = &t->cpus[c];
 	struct rb_meta *m;
 	long pg = getpagesize();
 
 	m = mmap(NULL, pg, PROT_READ, MAP_SHARED, tc->fd, 0);
-	if (m == MAP_FAILED) {
-		pr_err("mmap %s: %m (the agent needs Linux 6.10 or later)",
-		       path);
+	if (m == MAP_FAILED)
 		return -1;
-	}
 	tc->map_len =
 		m->meta_page_size + (size_t)m->subbuf_size * m->nr_subbufs;
 	if (m->subbuf_size > t->page_size)
@@ -286,7 +307,6 @@ static int map_cpu(struct trace *t, int c, const char *path)
 	tc->map = mmap(NULL, tc->map_len, PROT_READ, MAP_SHARED, tc->fd, 0);
 	if (tc->map == MAP_FAILED) {
 		tc->map = NULL;
-		pr_err("mmap %s: %m", path);
 		return -1;
 	}
 	tc->meta = (struct rb_meta *)tc->map;
@@ -295,27 +315,52 @@ static int map_cpu(struct trace *t, int c, const char *path)
 	return 0;
 }
 
-/* The marks in a carry are only valid for the boot that wrote them. */
-static void read_boot_id(char *buf, size_t len)
+static void unmap_cpus(struct trace *t)
 {
-	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
-
-	memset(buf, 0, len);
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
+	for (int c = 0; c < t->n_cpus; c++) {
+		if (t->cpus[c].map)
+			munmap(t->cpus[c].map, t->cpus[c].map_len);
+		t->cpus[c].map = NULL;
+	}
 }
 
-static int open_cpus(struct trace *t)
+/*
+ * Read mode reads whole sub-buffers with a plain non-blocking read() of the
+ * fd we already hold (and poll for wake-ups), straight into t->page.
+ * tracefs_cpu_read() would be the same read() behind another object;
+ * tracefs_cpu_buffered_read() splices only full sub-buffers, so a partly
+ * filled one would cost a tracefs_cpu_flush() and a pipe on top.  A read()
+ * shorter than a sub-buffer leaves the rest in the kernel for the next
+ * read(), without a header: the buffer must hold a whole sub-buffer.
+ */
+static int setup_read(struct trace *t, const struct config *cfg)
+{
+	char *kb = tracefs_instance_file_read(t->inst, "buffer_subbuf_size_kb",
+					      NULL);
+	size_t sub = kb ? strtoull(kb, NULL, 10) * 1024 : 0;
+	int64_t want = config_int(cfg, "agent", "subbuf_size");
+
+	free(kb);
+	if (!sub) /* before 6.8 a sub-buffer is a page */
+		sub = getpagesize();
+	t->page_size = sub;
+	/* spool about once per agent.subbuf_size, as the mapping does */
+	t->reads = want > (int64_t)sub ? (int)(want / sub) : 1;
+	return 0;
+}
+
+static int open_cpus(struct trace *t, const struct config *cfg)
 {
 	char *dir = tracefs_instance_get_dir(t->inst);
+	int mode = config_enum(cfg, "agent", "read_mode");
 
 	t->n_cpus = (int)sysconf(_SC_NPROCESSORS_CONF);
 	t->cpus = calloc(t->n_cpus, sizeof(*t->cpus));
+	for (int c = 0; t->cpus && c < t->n_cpus; c++)
+		t->cpus[c].fd = -1;
 	if (!dir || !t->cpus)
 		goto fail;
+	t->use_read = mode == READ_MODE_READ;
 	for (int c = 0; c < t->n_cpus; c++) {
 		char path[4096];
 		struct trace_cpu *tc = &t->cpus[c];
@@ -329,9 +374,28 @@ static int open_cpus(struct trace *t)
 			pr_err("%s: %m", path);
 			goto fail;
 		}
-		if (map_cpu(t, c, path))
+		if (t->use_read || !map_cpu(t, c))
+			continue;
+		if (mode == READ_MODE_MMAP) {
+			pr_err("mmap %s: %m (the ring-buffer mapping needs Linux 6.10 or later; set agent.read_mode = auto or read)",
+			       path);
 			goto fail;
+		}
+		pr_info("reading the buffers with read(): cannot map %s: %m (the mapping needs Linux 6.10 or later)",
+			path);
+		unmap_cpus(t);
+		t->use_read = true;
 	}
+	if (t->use_read)
+		setup_read(t, cfg);
+	if (mode == READ_MODE_READ)
+		pr_info("reading the buffers with read() (agent.read_mode = read)");
+	else if (!t->use_read)
+		pr_info("reading the buffers through their mapping (mmap, agent.read_mode = %s)",
+			mode == READ_MODE_AUTO ? "auto" : "mmap");
+	if (t->use_read)
+		pr_info("read mode: %zu-byte sub-buffers, up to %d per CPU and round; a kill -9 loses the records of the round it interrupts (reported after the restart as a loss of unknown count)",
+			t->page_size, t->reads);
 	t->page = malloc(t->page_size);
 	if (!t->page)
 		goto fail;
@@ -340,6 +404,19 @@ static int open_cpus(struct trace *t)
 fail:
 	tracefs_put_tracing_file(dir);
 	return -1;
+}
+
+/* The marks in a carry are only valid for the boot that wrote them. */
+static void read_boot_id(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+	memset(buf, 0, len);
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
 }
 
 struct trace *trace_open(const struct config *cfg)
@@ -405,7 +482,7 @@ struct trace *trace_open(const struct config *cfg)
 	read_boot_id(t->boot_id, sizeof(t->boot_id));
 	t->kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
 				KBUFFER_ENDIAN_SAME_AS_HOST);
-	if (!t->kbuf || open_cpus(t))
+	if (!t->kbuf || open_cpus(t, cfg))
 		goto fail;
 	pr_info("instance %s: %d events, clock %s", name, t->n_events,
 		t->clock_name);
@@ -423,7 +500,7 @@ void trace_close(struct trace *t, bool remove)
 	for (int c = 0; t->cpus && c < t->n_cpus; c++) {
 		if (t->cpus[c].map)
 			munmap(t->cpus[c].map, t->cpus[c].map_len);
-		if (t->cpus[c].fd > 0)
+		if (t->cpus[c].fd >= 0)
 			close(t->cpus[c].fd);
 	}
 	free(t->cpus);
@@ -495,8 +572,8 @@ static int grow(void **arr, size_t *cap, size_t want, size_t elem)
 	return 0;
 }
 
-static int add_loss(struct trace *t, uint32_t cpu, uint64_t count,
-		    uint64_t from, uint64_t to)
+static int add_loss(struct trace *t, uint32_t cpu, Netrv__LossReason reason,
+		    uint64_t count, uint64_t from, uint64_t to)
 {
 	struct trace_loss *l;
 
@@ -505,6 +582,7 @@ static int add_loss(struct trace *t, uint32_t cpu, uint64_t count,
 		return -1;
 	l = &t->losses[t->n_losses++];
 	l->cpu = cpu;
+	l->reason = reason;
 	l->count = count;
 	l->from_ns = from;
 	l->to_ns = to;
@@ -554,19 +632,18 @@ static int add_rec(struct trace *t, uint64_t ts, uint32_t cpu, int type,
 }
 
 /*
- * Take the next piece of one CPU's buffer: GET_READER, then parse the
- * bytes of the reader sub-buffer not taken before.  *empty: nothing new.
+ * The mapping's source: GET_READER, then the bytes of the reader sub-buffer
+ * not taken before.  Return: 1 with @sb set, 0 if nothing new (*empty:
+ * nothing at all), -1 on error.
  */
-static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
+static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *empty,
+		     bool *more)
 {
 	struct trace_cpu *tc = &t->cpus[c];
 	struct rb_meta *m = tc->meta;
 	uint32_t id, end, start;
-	unsigned long long ts;
 	uint64_t stamp;
-	void *data;
-	int missed;
-	bool first = true, fresh, same;
+	bool fresh, same;
 
 	*empty = false;
 	/*
@@ -616,34 +693,106 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 	 * filled; a little is left for the next drain, keeping batches big.
 	 */
 	*more = end - start >= m->subbuf_size / 4;
+	tc->cur_stamp = stamp;
+	tc->cur_read = end;
+	pr_debug("cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u", c, id,
+		 (unsigned long long)stamp, start, end);
+	sb->start = start;
+	sb->end = end;
+	sb->fresh = !same;
+	return 1;
+}
+
+/*
+ * The read() source: the next whole sub-buffer, consumed from the kernel.
+ * Return: 1 with @sb set, 0 if nothing was read (*empty: the buffer is
+ * empty), -1 on error.
+ */
+static int read_next(struct trace *t, int c, struct subbuf *sb, bool *empty)
+{
+	ssize_t n = read(t->cpus[c].fd, t->page, t->page_size);
+	unsigned long commit;
+	size_t hdr = 8 + sizeof(commit);
+
+	*empty = n < 0 && errno == EAGAIN;
+	if (*empty)
+		return 0;
+	if (n < 0) {
+		pr_err("cpu%d: read trace_pipe_raw: %m", c);
+		return -1;
+	}
+	if (n == 0) /* not empty, but nothing could be handed out yet */
+		return 0;
+	/* the header: u64 stamp, long commit (flags in the top bits) */
+	memcpy(&commit, (uint8_t *)t->page + 8, sizeof(commit));
+	commit &= (1UL << 27) - 1;
+	if ((size_t)n < hdr || commit > (size_t)n - hdr) {
+		pr_err("cpu%d: read %zd bytes, a sub-buffer of %lu (agent.read_mode = read on an unexpected kernel?)",
+		       c, n, commit);
+		errno = EPROTO;
+		return -1;
+	}
+	sb->start = 0;
+	sb->end = (uint32_t)commit;
+	sb->fresh = true;
+	return 1;
+}
+
+/* Loss news at @c's first new record (stamp @ts; the one before: @prev). */
+static int note_losses(struct trace *t, int c, int missed, uint64_t prev,
+		       uint64_t ts)
+{
+	struct trace_cpu *tc = &t->cpus[c];
+
+	if (missed) {
+		if (add_loss(t, c, NETRV__LOSS_REASON__LOSS_OVERRUN,
+			     missed > 0 ? missed : 0, prev, ts))
+			return -1;
+		pr_warning(
+			"cpu%d: kernel overwrote %d events; enlarge agent.buffer_size or shorten drain_interval",
+			c, missed);
+	}
+	if (tc->gap) {
+		tc->gap = false;
+		return add_loss(t, c, NETRV__LOSS_REASON__LOSS_AGENT_DOWN, 0,
+				prev, ts);
+	}
+	return 0;
+}
+
+/*
+ * Parse the data bytes [sb->start, sb->end) of the sub-buffer in t->page
+ * into records; the same for both sources.
+ */
+static int take_subbuf(struct trace *t, int c, const struct subbuf *sb)
+{
+	struct trace_cpu *tc = &t->cpus[c];
+	unsigned long long ts;
+	void *data;
+	int missed;
+	bool first = true;
+
 	if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
 		pr_err("cpu%d: malformed sub-buffer", c);
 		errno = EPROTO;
 		return -1;
 	}
-	missed = !same ? kbuffer_missed_events(t->kbuf) : 0;
-	tc->cur_stamp = stamp;
-	tc->cur_read = end;
-	tc->got += end - start;
+	missed = sb->fresh ? kbuffer_missed_events(t->kbuf) : 0;
+	tc->got += sb->end - sb->start;
 	for (data = kbuffer_read_event(t->kbuf, &ts);
-	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < end;
+	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < sb->end;
 	     data = kbuffer_next_event(t->kbuf, &ts)) {
 		int size = kbuffer_event_size(t->kbuf);
 		uint64_t prev = tc->last_ts;
 		int type;
 
 		/* taken before (the stamp guards against a reset buffer) */
-		if ((uint32_t)kbuffer_curr_index(t->kbuf) < start &&
+		if ((uint32_t)kbuffer_curr_index(t->kbuf) < sb->start &&
 		    ts <= tc->last_ts)
 			continue;
 		tc->last_ts = ts;
-		if (first && missed) {
-			if (add_loss(t, c, missed > 0 ? missed : 0, prev, ts))
-				return -1;
-			pr_warning(
-				"cpu%d: kernel overwrote %d events; enlarge agent.buffer_size or shorten drain_interval",
-				c, missed);
-		}
+		if (first && note_losses(t, c, missed, prev, ts))
+			return -1;
 		first = false;
 		type = type_of(t, data, size);
 		if (type < 0) {
@@ -653,14 +802,37 @@ static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
 		if (add_rec(t, ts, c, type, data, size))
 			return -1;
 	}
-	pr_debug(
-		"cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u, last stamp %llu",
-		c, id, (unsigned long long)stamp, start, end,
-		(unsigned long long)tc->last_ts);
 	if (first && missed) /* nothing new but the gap */
-		if (add_loss(t, c, missed > 0 ? missed : 0, tc->last_ts,
-			     tc->last_ts))
+		if (add_loss(t, c, NETRV__LOSS_REASON__LOSS_OVERRUN,
+			     missed > 0 ? missed : 0, tc->last_ts, tc->last_ts))
 			return -1;
+	return 0;
+}
+
+/*
+ * Take the next piece of one CPU's buffer: the mapping's next sub-buffer,
+ * or in read mode up to t->reads of them.  *empty: nothing new (read
+ * mode: read until nothing was left); *more: worth another round now.
+ */
+static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
+{
+	struct subbuf sb;
+	int r;
+
+	if (!t->use_read) {
+		r = mmap_next(t, c, &sb, empty, more);
+		return r <= 0 ? r : take_subbuf(t, c, &sb);
+	}
+	*empty = false;
+	*more = false;
+	for (int i = 0; i < t->reads; i++) {
+		r = read_next(t, c, &sb, empty);
+		if (r <= 0)
+			return r;
+		if (take_subbuf(t, c, &sb))
+			return -1;
+	}
+	*more = true;
 	return 0;
 }
 
@@ -765,10 +937,13 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		struct trace_cpu *tc = &t->cpus[c];
 		bool empty;
 
-		if (!tc->map)
+		if (tc->fd < 0)
 			continue;
 		tc->more = false;
 		if (drain_cpu(t, c, &empty, &tc->more))
+			return -1;
+		/* read mode, unclean exit, nothing read: the gap ends now */
+		if (tc->gap && note_losses(t, c, 0, tc->last_ts, start))
 			return -1;
 		tc->wm = empty ? (start > t->slack_ns ? start - t->slack_ns :
 							0) :
@@ -806,7 +981,7 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 
 int trace_cpu_fd(const struct trace *t, int cpu)
 {
-	return cpu < t->n_cpus && t->cpus[cpu].map ? t->cpus[cpu].fd : -1;
+	return cpu < t->n_cpus ? t->cpus[cpu].fd : -1;
 }
 
 int trace_n_cpus(const struct trace *t)
@@ -827,28 +1002,31 @@ uint64_t trace_take_peak(struct trace *t)
 }
 
 /*
- * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus, per CPU
- * the mark (u64 sub-buffer stamp, u32 bytes taken, u64 stamp of the last
- * record taken), u32 count, then per held record u64 ts,
- * u32 cpu, u32 type, u32 len, bytes.  Host byte order: a spool belongs to
- * one machine.
+ * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus,
+ * u32 flags (CARRY_*; not in "NRCARY3" carries), per CPU the mark (u64
+ * sub-buffer stamp, u32 bytes taken, u64 stamp of the last record taken),
+ * u32 count, then per held record u64 ts, u32 cpu, u32 type, u32 len,
+ * bytes.  Host byte order: a spool belongs to one machine.
  */
-int trace_carry_pack(const struct trace *t, struct bytebuf *out)
+int trace_carry_pack(const struct trace *t, struct bytebuf *out, bool clean)
 {
 	uint32_t n = (uint32_t)t->n_held, nc = (uint32_t)t->n_cpus;
+	uint32_t flags =
+		(clean ? CARRY_CLEAN : 0) | (t->use_read ? CARRY_READ : 0);
 	uint64_t magic = CARRY_MAGIC;
 	uint8_t *p;
 
 	out->len = 0;
 	if (bytebuf_reserve(out,
-			    64 + nc * CARRY_MARK + n * 20 + t->held_arena.len))
+			    68 + nc * CARRY_MARK + n * 20 + t->held_arena.len))
 		return -1;
 	p = out->data;
 	memcpy(p, &magic, 8);
 	memcpy(p + 8, t->boot_id, 40);
 	memcpy(p + 48, &t->schema->id, 8);
 	memcpy(p + 56, &nc, 4);
-	p += 60;
+	memcpy(p + 60, &flags, 4);
+	p += 64;
 	for (uint32_t c = 0; c < nc; c++, p += CARRY_MARK) {
 		memcpy(p, &t->cpus[c].cur_stamp, 8);
 		memcpy(p + 8, &t->cpus[c].cur_read, 4);
@@ -870,11 +1048,43 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out)
 	return 0;
 }
 
+/*
+ * The last agent read with read(), so the kernel counts as consumed what
+ * it handed out of the current reader sub-buffer: take the kernel's read
+ * position as the mark, or the first mapped round would send it again.
+ */
+static void adopt_read_position(struct trace *t)
+{
+	for (int c = 0; c < t->n_cpus; c++) {
+		struct trace_cpu *tc = &t->cpus[c];
+		struct rb_meta *m = tc->meta;
+
+		if (!tc->map || m->reader.id >= m->nr_subbufs)
+			continue;
+		memcpy(&tc->cur_stamp,
+		       tc->map + m->meta_page_size +
+			       (size_t)m->reader.id * m->subbuf_size,
+		       8);
+		tc->cur_read = m->reader.read;
+	}
+}
+
+/* After an unclean exit of a reader that consumed: see the top comment. */
+static void note_unclean(struct trace *t, bool was_read)
+{
+	if (!t->use_read && !was_read)
+		return; /* the mapping: nothing taken was consumed */
+	for (int c = 0; c < t->n_cpus; c++)
+		t->cpus[c].gap = t->cpus[c].fd >= 0;
+	pr_warning(
+		"the last agent did not exit cleanly (kill -9, crash or a failed spool write) and read with read(), which consumes: what it read but had not spooled is lost; reporting a loss of unknown count (0) per CPU from its last record on (agent.read_mode = mmap on Linux 6.10+ has no such window)");
+}
+
 int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 {
 	const uint8_t *end = p + len;
 	uint64_t magic, sid;
-	uint32_t n, nc;
+	uint32_t n, nc, flags = 0;
 	bool same_boot;
 
 	if (len == 0)
@@ -882,12 +1092,14 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 	if (len < 64)
 		goto bad;
 	memcpy(&magic, p, 8);
-	if (magic != CARRY_MAGIC)
+	if (magic != CARRY_MAGIC && magic != CARRY_MAGIC3)
 		goto bad;
 	same_boot = !memcmp(p + 8, t->boot_id, 40);
 	memcpy(&sid, p + 48, 8);
 	memcpy(&nc, p + 56, 4);
-	p += 60;
+	if (magic == CARRY_MAGIC)
+		memcpy(&flags, p + 60, 4);
+	p += magic == CARRY_MAGIC ? 64 : 60;
 	if ((size_t)(end - p) < (size_t)nc * CARRY_MARK + 4)
 		goto bad;
 	for (uint32_t c = 0; c < nc; c++, p += CARRY_MARK) {
@@ -901,19 +1113,29 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 			c, t->cpus[c].cur_read,
 			(unsigned long long)t->cpus[c].cur_stamp);
 	}
+	if (same_boot) {
+		if ((flags & CARRY_READ) && !t->use_read)
+			adopt_read_position(t);
+		if (!(flags & CARRY_CLEAN))
+			note_unclean(t, flags & CARRY_READ);
+	}
 	memcpy(&n, p, 4);
 	p += 4;
 	if (!same_boot) {
 		pr_warning(
 			"the spool's %u held records are from an earlier boot; reported as lost",
 			n);
-		return n ? add_loss(t, 0, n, 0, 0) : 0;
+		return n ? add_loss(t, 0, NETRV__LOSS_REASON__LOSS_AGENT_DOWN,
+				    n, 0, 0) :
+			   0;
 	}
 	if (sid != t->schema->id) {
 		pr_warning(
 			"%u records held at the last exit were read with another configuration; reported as lost",
 			n);
-		return n ? add_loss(t, 0, n, 0, 0) : 0;
+		return n ? add_loss(t, 0, NETRV__LOSS_REASON__LOSS_AGENT_DOWN,
+				    n, 0, 0) :
+			   0;
 	}
 	for (uint32_t i = 0; i < n; i++) {
 		struct trace_rec *h;
@@ -943,7 +1165,7 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 	}
 	pr_info("restored from the spool: %u held records and the read marks",
 		n);
-	return 0;
+	return flags & CARRY_CLEAN ? 1 : 0;
 bad:
 	pr_err("carry in the spool is malformed or from another agent version; records held at the last exit are lost");
 	errno = EBADMSG;

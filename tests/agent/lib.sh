@@ -63,7 +63,8 @@ start_receiver() {
 	PORT=$(cat "$T/port$tag")
 }
 
-# write_config FILE EXTRA...: base config plus extra lines
+# write_config FILE EXTRA...: base config plus extra lines.
+# NETRV_TEST_READ_MODE=MODE sets agent.read_mode (the *_read ctest variants).
 write_config() {
 	local f=$1
 	shift
@@ -71,6 +72,7 @@ write_config() {
 [agent]
 node = node1
 instance = ${INSTANCE:-$NAME}
+read_mode = ${NETRV_TEST_READ_MODE:-auto}
 drain_interval = 5ms
 log_level = ${LOG_LEVEL:-info}
 [collector]
@@ -107,6 +109,10 @@ wait_for() {
 
 wait_session() {
 	wait_for '^schema ' "${1:-1}" || fail "agent never sent a schema"
+	if [ "${NETRV_TEST_READ_MODE:-}" = read ]; then
+		grep -q 'reading the buffers with read()' "$T/agent${RECV_TAG:-}.log" ||
+			fail "agent does not say it reads with read()"
+	fi
 }
 
 # trace-cmd writes "1" to /proc/sys/kernel/ftrace_enabled, which this

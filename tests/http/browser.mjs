@@ -74,6 +74,8 @@ try {
   await page.fill('#filter', 'img src');
   await page.waitForFunction(() => document.querySelectorAll('#resources tbody tr').length === 1, null, { timeout: 5000 });
   check((await page.textContent('#resources tbody tr td')) === HOSTILE, 'filter keeps only the matching resource');
+  check(/^dlm [0-9a-f]+$/.test(await page.textContent('#resources tbody tr td:nth-child(2)')),
+    'the row names its domain and DLM lockspace (one name can live in several)');
   await page.fill('#filter', '');
 
   // The injected violation reaches the feed without reload.

@@ -8,7 +8,7 @@ const state = {
   token: sessionStorage.getItem('netrv-token') || '',
   verdicts: new Map(), // id -> summary
   filter: '',
-  resources: new Map(), // resource -> row data
+  resources: new Map(), // resKey(resource) -> row data
   open: null, // id of the verdict shown
 };
 
@@ -146,6 +146,9 @@ async function refreshStatus() {
 
 // ---- locks ----
 function matches(name) { return !state.filter || name.includes(state.filter); }
+// One resource name can exist in several domains and DLM lockspaces.
+function resKey(r) { return r.domain + '\u0000' + (r.lockspace ?? '') + '\u0000' + r.resource; }
+function resWhere(r) { return r.domain === 'dlm' ? 'dlm ' + r.lockspace.toString(16) : r.domain; }
 function resourceRow(r) {
   const holders = el('td');
   if (!r.holders.length) holders.append(el('span', { class: 'meta', text: 'free' }));
@@ -154,7 +157,8 @@ function resourceRow(r) {
     holders.append(el('span', { class: 'holder', title: 'since ' + fmtTai(h.since_tai_ns) + ' TAI ±' + fmtDur(h.eps_ns) },
       el('span', { class: 'name', text: h.node }), el('span', { class: 'mode', text: h.mode }), since));
   }
-  return el('tr', {}, el('td', { class: 'name', text: r.resource }), holders);
+  return el('tr', {}, el('td', { class: 'name', text: r.resource }),
+    el('td', { class: 'meta', text: resWhere(r) }), holders);
 }
 function renderResources() {
   const rows = [];
@@ -166,7 +170,7 @@ async function refreshResources() {
   try {
     const q = state.filter ? '&q=' + encodeURIComponent(state.filter) : '';
     const list = await api('/api/resources?limit=200' + q);
-    state.resources = new Map(list.map((r) => [r.resource, r]));
+    state.resources = new Map(list.map((r) => [resKey(r), r]));
     renderResources();
   } catch (e) { /* keep what is shown */ }
 }
@@ -400,7 +404,7 @@ function onEvent(name, data) {
     addVerdict(d, true);
     refreshStatus();
   } else if (name === 'resource') {
-    state.resources.set(d.resource, d);
+    state.resources.set(resKey(d), d);
     if (matches(d.resource)) scheduleResources();
   } else if (name === 'node') {
     if (!nodeTimer) nodeTimer = setTimeout(() => { nodeTimer = null; refreshStatus(); }, 200);
