@@ -49,6 +49,9 @@ cl=$here/cluster.sh
 # Everything long runs in the background and the script waits for it, so a
 # signal is handled at once (bash runs traps only between commands): the
 # child (cluster.sh itself, not a subshell) is ended by its PID, then the cluster is stopped.
+# The trap may run while a command's output is redirected (the workload's
+# goes to /dev/null): stop() writes to the script's own stdout and stderr.
+exec 3>&1 4>&2
 child=
 run() {
 	"$@" &
@@ -64,9 +67,11 @@ stop() {
 		kill "$child" 2>/dev/null || true
 		wait "$child" 2>/dev/null || true
 	fi
-	echo "demo: stopping the cluster"
-	"$cl" --state "$state" stop || true
-	echo "demo: stopped"
+	{
+		echo "demo: stopping the cluster"
+		"$cl" --state "$state" stop || true
+		echo "demo: stopped"
+	} >&3 2>&4
 }
 trap stop EXIT
 trap 'exit 0' INT TERM
