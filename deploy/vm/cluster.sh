@@ -423,7 +423,9 @@ cmd_stop() {
 	for ((n = 1; n <= NODES; n++)); do
 		pid=$(node_pid $n)
 		alive "$pid" || continue
-		echo netrv-vm-poweroff >"$state/share/node$n/exec/poweroff.cmd" 2>/dev/null || true
+		# no mailbox yet: the guest is still booting, nothing to lose
+		{ echo netrv-vm-poweroff >"$state/share/node$n/exec/poweroff.cmd"; } 2>/dev/null ||
+			kill "$pid" 2>/dev/null || true
 	done
 	for ((i = 0; i < 100; i++)); do # up to 10 s for a clean poweroff
 		local left=0
