@@ -49,7 +49,7 @@ vm=$repo/deploy/vm
 tmp=$(mktemp -d /tmp/netrv-vm-test.XXXXXX)
 s1=$tmp/sync
 s2=$tmp/nosync
-demo_pid= c2_start=
+demo_pid='' c2_start=''
 cleanup() {
 	local rc=$?
 	# a cluster 2 start still launching its VMs: let it finish, then stop
