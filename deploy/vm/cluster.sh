@@ -13,6 +13,7 @@
 #   cluster.sh [--state DIR] exec [--timeout S] NODE COMMAND...
 #   cluster.sh [--state DIR] dlm-run RUN [WORKLOAD OPTIONS...]
 #   cluster.sh [--state DIR] wait-sync [--threshold-ns NS] [--timeout S]
+#   cluster.sh [--state DIR] wait-ready [--timeout S]
 #   cluster.sh [--state DIR] ns
 #
 # See deploy/vm/README.md.  Needs root.  State (pids, logs, the 9p share with
@@ -31,7 +32,7 @@ ptp_master_ip=$agent_net.253
 
 die() { echo "cluster.sh: $*" >&2; exit 1; }
 say() { echo "cluster.sh: $*" >&2; }
-usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -255,6 +256,7 @@ cmd_start() {
 
 	local t0 env
 	t0=$(date +%s.%N)
+	NODES=$nodes
 	env=$("$here/build.sh" --kernel "$kernel") || die "image build failed"
 	# shellcheck disable=SC1090
 	. "$env"
@@ -276,6 +278,7 @@ cmd_start() {
 		ACCEL="$qaccel"
 		COLLECTOR=$collector
 		HTTP_PORT=$http_port
+		STARTED=$t0
 	EOF
 	cat >"$state/share/cluster.env" <<-EOF
 		NODES=$nodes
@@ -338,6 +341,8 @@ cmd_start() {
 			uds_address		$state/ptp4l.sock
 			logging_level		6
 			logSyncInterval		-1
+			logAnnounceInterval	-1
+			logMinDelayReqInterval	-1
 			[ptpm]
 			masterOnly		1
 		EOF
@@ -374,21 +379,41 @@ cmd_start() {
 	say "started $nodes VMs ($KVER, ${qaccel%% -cpu*}, ptp=$ptp) in netns $NS"
 	[ $wait -eq 1 ] || return 0
 
-	local end=$(($(date +%s) + timeout)) ready
+	wait_ready "$timeout" "$t0"
+}
+
+# Wait until every guest reports "ready" (quorate, its agent streaming), or
+# fail when a VM died or after TIMEOUT seconds.  T0: when start began.
+wait_ready() {
+	local timeout=$1 t0=$2 end n ready
+	end=$(($(date +%s) + timeout))
 	while :; do
 		ready=0
-		for ((n = 1; n <= nodes; n++)); do
+		for ((n = 1; n <= NODES; n++)); do
 			alive "$(node_pid $n)" ||
 				die "node$n died: see $state/node$n.console and $state/share/node$n/boot.log"
 			[ "$(cat "$state/share/node$n/state" 2>/dev/null)" = ready ] &&
 				ready=$((ready + 1))
 		done
-		[ $ready -eq "$nodes" ] && break
+		[ $ready -eq "$NODES" ] && break
 		[ "$(date +%s)" -lt $end ] ||
-			die "only $ready of $nodes nodes ready after $timeout s (see $state/share/node*/boot.log)"
+			die "only $ready of $NODES nodes ready after $timeout s (see $state/share/node*/boot.log)"
 		sleep 0.5
 	done
-	say "cluster ready (quorate on all $nodes nodes) in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+	say "cluster ready (quorate on all $NODES nodes) in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
+}
+
+cmd_wait_ready() {
+	local timeout=300
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--timeout) timeout=${2:?}; shift ;;
+		*) die "wait-ready: unknown option '$1'" ;;
+		esac
+		shift
+	done
+	load_state
+	wait_ready "$timeout" "$STARTED"
 }
 
 cmd_stop() {
@@ -398,7 +423,9 @@ cmd_stop() {
 	for ((n = 1; n <= NODES; n++)); do
 		pid=$(node_pid $n)
 		alive "$pid" || continue
-		echo netrv-vm-poweroff >"$state/share/node$n/exec/poweroff.cmd" 2>/dev/null || true
+		# no mailbox yet: the guest is still booting, nothing to lose
+		{ echo netrv-vm-poweroff >"$state/share/node$n/exec/poweroff.cmd"; } 2>/dev/null ||
+			kill "$pid" 2>/dev/null || true
 	done
 	for ((i = 0; i < 100; i++)); do # up to 10 s for a clean poweroff
 		local left=0
@@ -570,6 +597,7 @@ partition|heal) cmd_cut "$cmd" "$@" ;;
 exec) cmd_exec "$@" ;;
 dlm-run) cmd_dlm_run "$@" ;;
 wait-sync) cmd_wait_sync "$@" ;;
+wait-ready) cmd_wait_ready "$@" ;;
 ns) load_state; echo "$NS" ;;
 *) die "unknown command '$cmd' (try --help)" ;;
 # "; exit" on the esac line: bash reads no further, so editing this file

@@ -2,14 +2,19 @@
 # vm-dlm.sh - the VM tier test: the real Linux DLM on 3 QEMU guests, verified
 # by netrv (agent in every guest, collector in the cluster's namespace).
 #
-#  1. Builds the images (or finds them in deploy/vm/cache/).  With
+#  1. Builds the images (or finds them in deploy/vm/cache/) for Debian 12's
+#     6.1 kernel (NETRV_VM_KERNEL=6.12: bookworm's 6.12).  With
 #     build/agent/netrv-agent built, the guests run it and the clusters get
-#     a collector; the kernel is then 6.12, since the agent maps the trace
-#     ring buffer (Linux 6.10+).  Without the agent (or with
-#     NETRV_VM_KERNEL=6.1) only the DLM and trace checks run.
+#     a collector (an agent that only maps the trace ring buffer, without
+#     read_mode, needs Linux 6.10+ and gets 6.12).  Without the agent only
+#     the DLM and trace checks run.
 #  2. Starts a cluster whose guests begin 0/350/700 ms apart and are
 #     synchronised by ptp4l (master on the host side, free_running 1);
-#     waits until every guest's ptp4l is locked and shows pmc's view.
+#     waits until every guest's ptp4l is locked and shows pmc's view.  With
+#     netrv, the cluster is started by deploy/vm/demo.sh (what
+#     `deploy/demo.sh --vm` runs): it must print the dashboard's address,
+#     which must list the 3 nodes (/api/nodes) and show DLM locks while the
+#     workload runs (/api/resources).
 #  3. Runs the libdlm workload on all nodes with dlm:* tracing and checks the
 #     traces (deploy/vm/dlm-trace-check.py): every node's lock/ast/unlock
 #     events agree with what its workload did, send/recv pairs match across
@@ -21,10 +26,13 @@
 #  4. Cuts node 3's cluster link: node 1 loses it from the corosync
 #     membership and cannot ping it on the cluster link, while node 3's agent
 #     link still answers and the collector keeps node 3 up with an advancing
-#     watermark; heals, pings again, restarts node 3's stack, sees it rejoin
-#     and runs the workload again: node 3's events still arrive.
-#  5. Starts a second cluster whose clocks keep their offsets (ptp4l only
-#     measures, free_running 1): the pairs must show offsets that agree with
+#     watermark; stops node 3's stack while it is cut, heals, pings again,
+#     starts node 3's stack, sees it rejoin and runs the workload again:
+#     node 3's events still arrive.  Then stops the demo with SIGTERM: it
+#     must exit 0 and leave no VM, collector, forward, namespace or table.
+#  5. A second cluster, booted while step 4 runs (its guests idle until
+#     then), whose clocks keep their offsets (ptp4l only measures,
+#     free_running 1): the pairs must show offsets that agree with
 #     ptp4l's independent measurement and with the skews, and clock-bound
 #     violations (receives stamped before their sends); the collector must
 #     report clock-bound verdicts, no more than the trace check counts.
@@ -41,8 +49,15 @@ vm=$repo/deploy/vm
 tmp=$(mktemp -d /tmp/netrv-vm-test.XXXXXX)
 s1=$tmp/sync
 s2=$tmp/nosync
+demo_pid='' c2_start=''
 cleanup() {
 	local rc=$?
+	# a cluster 2 start still launching its VMs: let it finish, then stop
+	[ -n "$c2_start" ] && wait "$c2_start" 2>/dev/null
+	if [ -n "$demo_pid" ] && kill -0 "$demo_pid" 2>/dev/null; then
+		kill "$demo_pid" 2>/dev/null || true
+		wait "$demo_pid" 2>/dev/null || true
+	fi
 	"$vm/cluster.sh" --state "$s1" stop >/dev/null 2>&1 || true
 	"$vm/cluster.sh" --state "$s2" stop >/dev/null 2>&1 || true
 	if [ $rc -ne 0 ]; then
@@ -64,6 +79,7 @@ trap 'exit 1' INT TERM
 
 t0=$(date +%s)
 step() { echo "=== [$(($(date +%s) - t0)) s] $*"; }
+mark() { echo "--- [$(($(date +%s) - t0)) s] $*"; }
 fail() { echo "vm-dlm: FAIL: $*" >&2; exit 1; }
 C1() { "$vm/cluster.sh" --state "$s1" "$@"; }
 C2() { "$vm/cluster.sh" --state "$s2" "$@"; }
@@ -72,16 +88,29 @@ members() { # corosync members seen by node $1 (cluster $2)
 		grep -cE ' node[0-9]+' || true
 }
 
+# The kernel: Debian 12's 6.1 by default, 6.12 with NETRV_VM_KERNEL=6.12.
+# An agent without the read() fallback (no read_mode option) needs the
+# ring-buffer mapping of Linux 6.10+: it then gets 6.12, or with
+# NETRV_VM_KERNEL=6.1 only the DLM and trace checks run.
 netrv=no
 kernel=${NETRV_VM_KERNEL:-}
-if [ -x "${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}" ] &&
-	[ -x "${NETRV_COLLECTOR_BIN:-$repo/build/collector/netrv-collector}" ] &&
-	[ "$kernel" != 6.1 ]; then
-	netrv=yes
-	kernel=6.12
+agent=${NETRV_AGENT_BIN:-$repo/build/agent/netrv-agent}
+if [ -x "$agent" ] &&
+	[ -x "${NETRV_COLLECTOR_BIN:-$repo/build/collector/netrv-collector}" ]; then
+	if "$agent" --print-example 2>/dev/null | grep -q '^#\{0,1\}read_mode'; then
+		netrv=yes
+	elif [ "$kernel" != 6.1 ]; then
+		echo "vm-dlm: this agent cannot read the buffers without the mapping (Linux 6.10+): kernel 6.12"
+		netrv=yes
+		kernel=6.12
+	fi
 fi
 kernel=${kernel:-6.1}
+# The full workload for the synchronised run; the runs after the heal and
+# without synchronisation need fewer calls (each still uses NOQUEUE and
+# converts up and down on every node, which the trace check asserts).
 wlopts=(--ops 200 --resources 8)
+wlshort=(--ops 100 --resources 8)
 echo "vm-dlm: kernel $kernel, netrv agent and collector: $netrv"
 
 # The collector's view, from inside the cluster's namespace.
@@ -119,8 +148,33 @@ for n in json.load(sys.stdin):
 step "images"
 "$vm/build.sh" --kernel "$kernel"
 
-step "cluster 1: PTP synchronises the guests"
-C1 start --nodes 3 --kernel "$kernel" --ptp sync --skew-ms 350
+if [ $netrv = yes ]; then
+	step "cluster 1 from deploy/vm/demo.sh: PTP synchronises the guests"
+	# The dashboard's forward listens on the host's loopback, on a port
+	# the kernel says is free.
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	"$vm/demo.sh" --state "$s1" --port "$port" --kernel "$kernel" \
+		--workload-every 0 >"$tmp/demo.log" 2>&1 </dev/null &
+	demo_pid=$!
+	for ((i = 0; i < 800; i++)); do
+		grep -q "^demo: dashboard on http://127.0.0.1:$port/" "$tmp/demo.log" && break
+		kill -0 "$demo_pid" 2>/dev/null || { cat "$tmp/demo.log"; fail "demo.sh exited before the cluster was up"; }
+		sleep 0.5
+	done
+	cat "$tmp/demo.log"
+	grep -q "^demo: dashboard on" "$tmp/demo.log" || fail "demo.sh printed no dashboard address"
+	dash=http://127.0.0.1:$port
+	curl -sf --max-time 5 "$dash/api/nodes" | python3 -c '
+import json, sys
+nodes = json.load(sys.stdin)
+names = sorted(n["name"] for n in nodes)
+print("dashboard /api/nodes:", ", ".join("%s %s" % (n["name"], n["state"]) for n in nodes))
+sys.exit(0 if names == ["node1", "node2", "node3"] and all(n["state"] == "up" for n in nodes) else 1)' ||
+		fail "the demo's dashboard does not list node1..3 up"
+else
+	step "cluster 1: PTP synchronises the guests"
+	C1 start --nodes 3 --kernel "$kernel" --ptp sync --skew-ms 350
+fi
 C1 wait-sync --threshold-ns 5000000 --timeout 240
 for n in 1 2 3; do
 	echo "node$n first ptp4l samples and pmc now:"
@@ -129,7 +183,26 @@ for n in 1 2 3; do
 done
 
 step "cluster 1: DLM workload with tracing"
+if [ $netrv = yes ]; then
+	# The dashboard's live lock table while the workload runs.
+	(
+		for ((i = 0; i < 600; i++)); do
+			r=$(curl -sf --max-time 2 "$dash/api/resources") || true
+			case "$r" in *'"domain":"dlm"'*'"holders":[{'*) echo "$r" ;; esac
+			sleep 0.1
+		done
+	) >"$tmp/resources.json" 2>/dev/null &
+	poll_pid=$!
+fi
 C1 dlm-run sync "${wlopts[@]}"
+if [ $netrv = yes ]; then
+	kill "$poll_pid" 2>/dev/null || true
+	wait "$poll_pid" 2>/dev/null || true
+	[ -s "$tmp/resources.json" ] ||
+		fail "the demo's dashboard showed no DLM lock held during the workload"
+	echo "dashboard /api/resources during the workload (first sample):"
+	head -n 1 "$tmp/resources.json" | cut -c1-300
+fi
 python3 "$vm/dlm-trace-check.py" "$s1/share/sync" --nodes 3 \
 	--expect-offsets-ms 0,0,0 --tolerance-ms 25 --max-violation-ms 25 ||
 	fail "trace check of the synchronised run"
@@ -139,10 +212,18 @@ if [ $netrv = yes ]; then
 		fail "the collector's view of the synchronised run"
 fi
 
-step "cluster 1: partition node 3's cluster link"
+step "cluster 1: partition node 3's cluster link; cluster 2 boots meanwhile"
+# Cluster 2 boots now: step 4 mostly waits for corosync's timeouts.
+# The agents are not told about ptp4l there (--agent-ptp no): they claim
+# the epsilon of their own clock reading, which the skews make a lie.
+# (Told, they would claim |master offset| and stay honest.)
+C2 start --nodes 3 --kernel "$kernel" --ptp measure --skew-ms 350 --agent-ptp no \
+	--no-wait >"$tmp/c2-start.log" 2>&1 &
+c2_start=$!
 ns=$(C1 ns)
 [ "$(members 1 C1)" = 3 ] || fail "node1 does not see 3 members before the partition"
 C1 partition 3
+mark "cut"
 C1 status | grep -q 'partitioned: tc3' || fail "status does not show the cut"
 C1 exec 1 ping -c 2 -W 1 10.77.0.3 >/dev/null && fail "node1 still reaches node3's cluster link"
 ip netns exec "$ns" ping -c 2 -W 2 10.77.1.3 >/dev/null || fail "node3's agent link is down"
@@ -152,7 +233,7 @@ for ((i = 0; i < 60; i++)); do
 	sleep 1
 done
 [ "$(members 1 C1)" = 2 ] || fail "node1's corosync still counts node3 after 60 s"
-echo "node1's corosync dropped node3; node3 still answers on the agent link"
+mark "node1's corosync dropped node3; node3 still answers on the agent link"
 if [ $netrv = yes ]; then
 	w1=$(node_field "$ns" node3 watermark_tai_ns)
 	sleep 2
@@ -165,40 +246,67 @@ if [ $netrv = yes ]; then
 		fail "the collector marked node3 unreachable during the partition"
 	echo "collector: node3 up and connected, watermark advanced by $(((w2 - w1) / 1000000)) ms in 2 s"
 fi
+# Without fencing, a node that comes back with its old membership is made
+# to leave by dlm_controld on the majority (a stateful merge), which the
+# majority notices only after a token timeout.  Stop node 3's stack while
+# it is cut (the majority has dropped it), start it after the heal: a fresh
+# node joins at once.
+C1 exec 1 dlm_tool fence_ack 3 >/dev/null 2>&1 || true
+C1 exec 3 netrv-vm-stack stop >/dev/null
+mark "node3's stack stopped"
 C1 heal 3
 C1 status | grep -q 'partitioned: *$' || fail "status still shows a cut after heal"
 C1 exec 1 ping -c 2 -W 2 10.77.0.3 >/dev/null || fail "node3's cluster link is still cut after heal"
-echo "healed: node1 reaches node3 on the cluster link again"
-# Without fencing, dlm_controld on the majority makes the healed node's
-# corosync exit.  Once the majority has seen it go, restart node 3's stack:
-# a fresh node joins cleanly.
-for ((i = 0; i < 60; i++)); do
-	! C1 exec 3 pgrep -x corosync >/dev/null && [ "$(members 1 C1)" = 2 ] && break
-	sleep 1
-done
-C1 exec 1 dlm_tool fence_ack 3 >/dev/null 2>&1 || true
-C1 exec 3 netrv-vm-stack restart >/dev/null
+mark "healed: node1 reaches node3 on the cluster link again"
+C1 exec 3 netrv-vm-stack start >/dev/null
 for ((i = 0; i < 60; i++)); do
 	[ "$(members 1 C1)" = 3 ] && break
 	sleep 1
 done
 [ "$(members 1 C1)" = 3 ] || fail "node3 did not rejoin corosync after a stack restart"
-echo "node3 rejoined after netrv-vm-stack restart"
+mark "node3 rejoined after netrv-vm-stack start"
 if [ $netrv = yes ]; then
 	step "cluster 1: workload after the heal; node3's agent kept streaming"
 	nv=$(wc -l <"$s1/collector/verdicts.jsonl" 2>/dev/null || echo 0)
-	C1 dlm-run healed "${wlopts[@]}"
+	C1 dlm-run healed "${wlshort[@]}"
 	netrv_check "$s1" healed --since-verdict "$nv" --expect healthy ||
 		fail "the collector's view of the run after the heal (node3's events included)"
 fi
-C1 stop
+if [ $netrv = yes ]; then
+	step "stop the demo (SIGTERM): nothing may be left"
+	ns1=$(C1 ns)
+	qpids=$(cat "$s1"/node*.pid "$s1"/collector.pid "$s1"/forward.pid "$s1"/ptp4l.pid 2>/dev/null)
+	kill -TERM "$demo_pid"
+	for ((i = 0; i < 120; i++)); do
+		kill -0 "$demo_pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	kill -0 "$demo_pid" 2>/dev/null && fail "demo.sh still runs 60 s after SIGTERM"
+	rc=0
+	wait "$demo_pid" || rc=$?
+	demo_pid=
+	tail -n 3 "$tmp/demo.log"
+	[ $rc -eq 0 ] || fail "demo.sh exited with $rc after SIGTERM"
+	for p in $qpids; do
+		kill -0 "$p" 2>/dev/null && fail "process $p of the demo still runs after it stopped"
+	done
+	ip netns list | grep -qw "$ns1" && fail "the demo left its namespace $ns1"
+	curl -sf --max-time 2 "$dash/api/nodes" >/dev/null && fail "the dashboard still answers after the demo stopped"
+	[ -f "$s1/cluster.env" ] && fail "the demo left $s1/cluster.env (cluster not stopped)"
+	echo "demo stopped: no VM, collector, forward or PTP master left ($(echo $qpids | wc -w) processes), namespace gone"
+else
+	C1 stop
+fi
+mark "cluster 1 stopped"
 
 step "cluster 2: clocks stay apart (ptp4l measures only)"
-# The agents are not told about ptp4l here (--agent-ptp no): they claim the
-# epsilon of their own clock reading, which the skews make a lie.  (Told,
-# they would claim |master offset| and stay honest.)
-C2 start --nodes 3 --kernel "$kernel" --ptp measure --skew-ms 350 --agent-ptp no
-C2 dlm-run nosync "${wlopts[@]}"
+rc=0
+wait "$c2_start" || rc=$?
+cat "$tmp/c2-start.log"
+c2_start=
+[ $rc -eq 0 ] || fail "cluster 2 did not start"
+C2 wait-ready --timeout 300
+C2 dlm-run nosync "${wlshort[@]}"
 python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
 	--ptp-logs "$s2/share" --tolerance-ms 30 --expect-violations \
 	--json "$tmp/nosync-check.json" ||
@@ -214,4 +322,5 @@ if [ $netrv = yes ]; then
 		fail "the collector's view of the unsynchronised run"
 fi
 C2 stop
+mark "cluster 2 stopped"
 step "vm-dlm: all passed"
