@@ -110,7 +110,14 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 					       "flags" };
 	static const char *const f_sys[] = { "common_pid" };
 	static const char *const k612[] = { "h_nodeid", "dst", "h_seq" };
-	static const char *const k61[] = { "h_nodeid", "seq", "m_type" };
+	/*
+	 * 6.1's seq counts per destination, and its send names none: two
+	 * sends of one type may share a seq.  The message's own fields, the
+	 * same on both ends, tell them apart (an absent one reads 0 on both).
+	 */
+	static const char *const k61[] = { "h_nodeid",	  "seq",     "m_type",
+					   "h_lockspace", "m_lkid",  "m_remid",
+					   "m_hash",	  "m_result" };
 
 	if (e->conf.dlm && !strcmp(t->system, "dlm")) {
 		if (is(t, "dlm", "dlm_lock_start"))
@@ -136,7 +143,7 @@ static void resolve(struct lock_engine *e, struct lock_tinfo *ti,
 					 3);
 			else if (has(t, "seq") && has(t, "h_nodeid"))
 				add_role(ti, role, LOCK_RULE_DLM61(e), t, k61,
-					 3);
+					 8);
 		}
 	}
 	if (e->conf.flock && is(t, "filelock", "flock_lock_inode"))

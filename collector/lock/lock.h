@@ -170,7 +170,7 @@ struct lock_user_rule {
 };
 
 /* A declared send/receive pair, matched by equal key field values. */
-#define LOCK_PAIR_KEYS 4
+#define LOCK_PAIR_KEYS 8
 struct lock_pair_rule {
 	char *name;
 	char *send_system, *send_event;

@@ -42,9 +42,9 @@ static void types(void)
 					     "h_version", "h_lockspace",
 					     "h_nodeid",  "m_type",
 					     "res_name" };
-	static const char *const f_msg61[] = { "seq", "h_version",
+	static const char *const f_msg61[] = { "seq",	      "h_version",
 					       "h_lockspace", "h_nodeid",
-					       "m_type" };
+					       "m_type",      "m_lkid" };
 
 	th_type_init(&t_start, "dlm", "dlm_lock_start", "iiiib", f_start);
 	th_type_init(&t_end, "dlm", "dlm_lock_end", "iiiiib", f_end);
@@ -53,8 +53,8 @@ static void types(void)
 	th_type_init(&t_uend, "dlm", "dlm_unlock_end", "iiiib", f_uend);
 	th_type_init(&t_send, "dlm", "dlm_send_message", "iiiiiib", f_msg);
 	th_type_init(&t_recv, "dlm", "dlm_recv_message", "iiiiiib", f_msg);
-	th_type_init(&t_send61, "dlm", "dlm_send_message", "iiiii", f_msg61);
-	th_type_init(&t_recv61, "dlm", "dlm_recv_message", "iiiii", f_msg61);
+	th_type_init(&t_send61, "dlm", "dlm_send_message", "iiiiii", f_msg61);
+	th_type_init(&t_recv61, "dlm", "dlm_recv_message", "iiiiii", f_msg61);
 	th_node_init(&nodes[0], 0, "node-a", 1000);
 	th_node_init(&nodes[1], 1, "node-b", 1000);
 	th_node_init(&nodes[2], 2, "node-c", 1000);
@@ -150,13 +150,20 @@ static void msg(struct ctx *x, bool recv, int n, uint64_t us, int from, int to,
 	th_send(x->c, &nodes[n], recv ? &t_recv : &t_send, us * US, US, v);
 }
 
+static void msg61_lkid(struct ctx *x, bool recv, int n, uint64_t us, int from,
+		       int seq, int lkid)
+{
+	struct evpack_value v[] = { th_int(seq), th_int(0x30002),
+				    th_int(7),	 th_int(from + 1),
+				    th_int(1),	 th_int(lkid) };
+
+	th_send(x->c, &nodes[n], recv ? &t_recv61 : &t_send61, us * US, US, v);
+}
+
 static void msg61(struct ctx *x, bool recv, int n, uint64_t us, int from,
 		  int seq)
 {
-	struct evpack_value v[] = { th_int(seq), th_int(0x30002), th_int(7),
-				    th_int(from + 1), th_int(1) };
-
-	th_send(x->c, &nodes[n], recv ? &t_recv61 : &t_send61, us * US, US, v);
+	msg61_lkid(x, recv, n, us, from, seq, 0x10);
 }
 
 static void flush(struct ctx *x)
@@ -426,6 +433,21 @@ static void test_messages(void)
 	CHECK_INT(x.sink->n, 0);
 	CHECK_INT(stats(&x).safe_causal, 1);
 	CHECK_INT(stats(&x).messages_matched, 1);
+	close_ctx(&x);
+
+	/*
+	 * 6.1 counts seq per destination: node-a's requests to node-b and
+	 * to node-c may both be seq 9.  Their lock ids tell them apart, so
+	 * each receive pairs with its own send (not one orphan receive).
+	 */
+	open_ctx(&x);
+	msg61_lkid(&x, false, 0, 100, 0, 9, 0x10);
+	msg61_lkid(&x, false, 0, 101, 0, 9, 0x11);
+	msg61_lkid(&x, true, 1, 102, 0, 9, 0x10);
+	msg61_lkid(&x, true, 2, 103, 0, 9, 0x11);
+	flush(&x);
+	CHECK_INT(stats(&x).messages_matched, 2);
+	CHECK_INT(stats(&x).recv_orphans, 0);
 	close_ctx(&x);
 
 	/* a relay through a third node is a chain too: a -> c -> b */
