@@ -311,8 +311,11 @@ python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
 	--ptp-logs "$s2/share" --tolerance-ms 30 --expect-violations \
 	--json "$tmp/nosync-check.json" ||
 	fail "trace check against ptp4l's measured offsets"
+# (the test's own set-up, loosely: TCG guests starved by a loaded host -
+# cluster 2 boots beside cluster 1 - drift by tens of ms; the check above
+# holds the pairs to what ptp4l measured)
 python3 "$vm/dlm-trace-check.py" "$s2/share/nosync" --nodes 3 \
-	--expect-offsets-ms 0,350,700 --tolerance-ms 40 >/dev/null ||
+	--expect-offsets-ms 0,350,700 --tolerance-ms 100 >/dev/null ||
 	fail "offsets of the unsynchronised run are not the skews 0/350/700 ms"
 echo "offsets of the unsynchronised run match the skews 0/350/700 ms"
 if [ $netrv = yes ]; then
