@@ -10,10 +10,12 @@
  *   grandmaster (port MASTER, grandmaster identity = our clock):
  *       epsilon = pair_bound
  *   otherwise, with a PTP answer age_ns old:
- *       epsilon = |master_offset| + mean_path_delay + pair_bound
+ *       epsilon = max |master_offset| + mean_path_delay + pair_bound
  *                 + drift_ppm * age_ns / 1e6
  *
- * |master_offset| is the clock's last measured distance from the master;
+ * max |master_offset| is the largest measured distance from the master
+ * among the last OFFSET_WINDOW samples (one sample is one noisy reading:
+ * a servo that swings between -5 and -1 ms is not 1 ms off);
  * mean_path_delay bounds the error an asymmetric path can hide (offset is
  * computed assuming both directions take the same time, so the true offset
  * lies within +-delay of it); the drift term covers the time since ptp4l
@@ -31,13 +33,40 @@
 #include "clocks.h"
 #include "log.h"
 
+#define OFFSET_WINDOW 8 /* PTP samples epsilon looks back over */
+
 struct agent_clock {
 	clockid_t trace_clock;
 	const struct ptp *ptp;
 	uint64_t drift_ppm;
 	int64_t skew_ns; /* tests: a lie added to the mapping */
 	uint8_t gm[8];
+	/* |master_offset| of the last samples; a new master starts afresh */
+	uint64_t offsets[OFFSET_WINDOW];
+	unsigned int n_offsets, next_offset;
+	uint64_t last_sample_ns;
 };
+
+/* The largest |master_offset| of the recent samples, with @st's. */
+static uint64_t recent_offset(struct agent_clock *c,
+			      const struct ptp_status *st)
+{
+	uint64_t off = (uint64_t)llabs(st->master_offset_ns), max = 0;
+
+	if (memcmp(c->gm, st->gm_identity, 8))
+		c->n_offsets = 0;
+	if (st->sampled_mono_ns != c->last_sample_ns) {
+		c->last_sample_ns = st->sampled_mono_ns;
+		c->offsets[c->next_offset] = off;
+		c->next_offset = (c->next_offset + 1) % OFFSET_WINDOW;
+		if (c->n_offsets < OFFSET_WINDOW)
+			c->n_offsets++;
+	}
+	for (unsigned int i = 0; i < c->n_offsets; i++)
+		if (c->offsets[i] > max)
+			max = c->offsets[i];
+	return max > off ? max : off;
+}
 
 struct agent_clock *agent_clock_create(clockid_t trace_clock,
 				       const struct ptp *ptp,
@@ -81,6 +110,7 @@ void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out)
 		return;
 
 	uint64_t age = clocks_now(CLOCK_MONOTONIC) - st->sampled_mono_ns;
+	uint64_t offset;
 	bool gm = st->port_state == 6 && st->gm_present == false;
 
 	gm |= st->port_state == 6 &&
@@ -90,12 +120,12 @@ void agent_clock_status(struct agent_clock *c, Netrv__ClockStatus *out)
 	out->master_offset_ns = st->master_offset_ns;
 	out->path_delay_ns = st->path_delay_ns;
 	out->sample_age_ns = age;
+	offset = recent_offset(c, st);
 	memcpy(c->gm, st->gm_identity, 8);
 	out->gm_identity.data = c->gm;
 	out->gm_identity.len = 8;
 	out->synced = gm || st->port_state == 9;
 	if (!gm)
-		out->epsilon_ns += (uint64_t)llabs(st->master_offset_ns) +
-				   (uint64_t)llabs(st->path_delay_ns) +
+		out->epsilon_ns += offset + (uint64_t)llabs(st->path_delay_ns) +
 				   c->drift_ppm * age / 1000000;
 }

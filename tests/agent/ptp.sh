@@ -88,6 +88,18 @@ assert 0 < delay < 1000000 and abs(delay - pmc_delay) < max(50000, pmc_delay), \
 assert eps >= abs(off) + delay, f'epsilon {eps} < |offset| + delay'
 offs = {l.split()[5] for l in open(recv) if l.startswith('clock ') and ' state=8 ' in l}
 assert len(offs) > 2, 'offsets never change: not live'
+# epsilon covers the worst of the recent samples, not only the last one
+seen = []
+for l in open(recv):
+    if not l.startswith('clock ') or ' state=8 ' not in l:
+        continue
+    c = dict(x.split('=') for x in l.split()[1:])
+    o = abs(int(c['offset']))
+    if not seen or seen[-1] != o:
+        seen.append(o)
+    worst = max(seen[-2:])  # this sample and the one before
+    assert int(c['eps']) >= worst + int(c['delay']), \
+        f"epsilon {c['eps']} < {worst} (of the last two samples) + delay {c['delay']}"
 print(f'agent: offset {off} ns, delay {delay} ns, epsilon {eps} ns; pmc {pmc_off}/{pmc_delay}')
 PY
 
