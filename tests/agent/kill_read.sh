@@ -139,7 +139,7 @@ restart_loop() {
 		kill -0 $W1 2>/dev/null || break
 		if [ "$sig" = TERM ]; then
 			stop_agent
-		elif ((i % 2 == 0)); then
+		elif ((i % 2 == 1)); then
 			timeout 30 gdb -q -batch -p "$AGENT_PID" \
 				-ex 'break encoder_run' -ex continue -ex kill \
 				>>"$T/gdb.log" 2>&1 || true
