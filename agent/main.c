@@ -302,9 +302,6 @@ static int run(struct agent *a)
 	    spool_carry(a, false))
 		return -1;
 	a->scope = (enum scope_mode)config_enum(cfg, "agent", "scope");
-	if (scope_apply(trace_instance(a->trace), a->scope,
-			config_string(cfg, "agent", "pids"), false))
-		return -1;
 	a->enc = encoder_create(
 		trace_schema(a->trace),
 		(uint32_t)config_int(cfg, "agent", "batch_events"));
