@@ -120,7 +120,7 @@ struct trace;
 
 /**
  * trace_open - create or re-use the tracefs instance named in @cfg, set it
- * up (clock, buffer size, events, uprobes, markers) and open the per-CPU
+ * up (pid filter, clock, buffer size, events, uprobes, markers) and open the per-CPU
  * raw pipes, mapped or read with read() as agent.read_mode says.
  *
  * Return: the trace, closed with trace_close(), or NULL (logged).

@@ -475,6 +475,11 @@ struct trace *trace_open(const struct config *cfg)
 	t->schema = schema_create(t->tep, t->events, t->n_events, cfg);
 	if (!t->schema)
 		goto fail;
+	/* the pid filter before the events: a new instance records no other task */
+	if (scope_apply(t->inst,
+			(enum scope_mode)config_enum(cfg, "agent", "scope"),
+			config_string(cfg, "agent", "pids"), false))
+		goto fail;
 	if (setup_instance(t, cfg))
 		goto fail;
 	if (config_section(cfg, "marker", 0)) {
@@ -1082,7 +1087,7 @@ static void note_unclean(struct trace *t, bool was_read)
 	for (int c = 0; c < t->n_cpus; c++)
 		t->cpus[c].gap = t->cpus[c].fd >= 0;
 	pr_warning(
-		"the last agent did not exit cleanly (kill -9, crash or a failed spool write) and read with read(), which consumes: what it read but had not spooled is lost; reporting a loss of unknown count (0) per CPU from its last record on (agent.read_mode = mmap on Linux 6.10+ has no such window)");
+		"the last agent did not exit cleanly (kill -9, crash or a failed spool write): records it had read but not spooled are consumed in the kernel and lost; reporting a loss of unknown count (0) per CPU from its last record on (agent.read_mode = mmap, Linux 6.10+, has no such window)");
 }
 
 int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
