@@ -475,11 +475,6 @@ struct trace *trace_open(const struct config *cfg)
 	t->schema = schema_create(t->tep, t->events, t->n_events, cfg);
 	if (!t->schema)
 		goto fail;
-	/* the pid filter before the events: a new instance records no other task */
-	if (scope_apply(t->inst,
-			(enum scope_mode)config_enum(cfg, "agent", "scope"),
-			config_string(cfg, "agent", "pids"), false))
-		goto fail;
 	if (setup_instance(t, cfg))
 		goto fail;
 	if (config_section(cfg, "marker", 0)) {

@@ -189,7 +189,8 @@ enum lock_role {
 #define LOCK_RULE_DLM612(e) ((e)->conf.n_pair_rules)
 #define LOCK_RULE_DLM61(e) ((e)->conf.n_pair_rules + 1)
 #define LOCK_MAX_FIELDS 8
-_Static_assert(LOCK_PAIR_KEYS <= LOCK_MAX_FIELDS, "a pair key is read from role fields");
+_Static_assert(LOCK_PAIR_KEYS <= LOCK_MAX_FIELDS,
+	       "a pair key is read from role fields");
 
 struct lock_tinfo {
 	const Netrv__EventType *type;
