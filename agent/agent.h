@@ -3,8 +3,8 @@
  * agent.h - the parts of netrv-agent and how they talk to each other.
  *
  * One thread, one libevent loop.  A timer drains the per-CPU ring buffers
- * of the agent's tracefs instance (trace.c); records are parsed with
- * kbuffer, merged into one local order and packed into Batch messages
+ * of the agent's tracefs instance (trace.c); records are parsed by
+ * subbuf.c, merged into one local order and packed into Batch messages
  * (encode.c) using the Schema built from the kernel's format files
  * (schema.c).  Every batch is appended to the on-disk spool (spool.c)
  * before the transport (transport.c) sends it; it leaves the spool when the
@@ -96,6 +96,44 @@ struct colpack;
  */
 int schema_pack_columns(const struct schema_type *t, const uint8_t *rec,
 			uint32_t len, struct colpack *c);
+
+/* --- subbuf.c ---------------------------------------------------------- */
+
+/* Walks one sub-buffer of a kernel ring buffer (host format: 64-bit LE). */
+struct subbuf_iter {
+	const uint8_t *data; /* the records, after the 16-byte header */
+	uint32_t size; /* data bytes (the header's commit) */
+	uint32_t next; /* offset of the next record header in @data */
+	uint64_t ts; /* running time stamp */
+	int64_t missed; /* events lost before it: 0 none, -1 unknown count */
+	bool truncated; /* stopped at a record running past @size */
+};
+
+/* One data record; @data points into the sub-buffer. */
+struct subbuf_rec {
+	uint32_t off; /* its header's offset from the data start */
+	uint64_t ts;
+	const uint8_t *data;
+	uint32_t len; /* payload bytes (type_len 0: rounded up to 4) */
+};
+
+/**
+ * subbuf_load - start walking the sub-buffer at @page (@len bytes readable)
+ *
+ * Nothing is copied or allocated: @page must stay while @it is used.
+ * Return: 0, or -1 with errno EPROTO when @len cannot hold the header or
+ * the commit the header claims.
+ */
+int subbuf_load(struct subbuf_iter *it, const void *page, size_t len);
+/**
+ * subbuf_next - the next data record (time extends, time stamps, padding
+ * and discarded records are applied or skipped, as kbuffer does)
+ *
+ * Return: true with @r set; false at the end, with @it->truncated set if
+ * the record at @it->next ran past the commit (a malformed sub-buffer: the
+ * rest is unreadable).
+ */
+bool subbuf_next(struct subbuf_iter *it, struct subbuf_rec *r);
 
 /* --- trace.c ----------------------------------------------------------- */
 

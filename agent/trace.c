@@ -10,7 +10,7 @@
  * A timer calls trace_drain(): each CPU's trace_pipe_raw is memory-mapped
  * (the kernel's ring-buffer mapping, 6.10+; libtracefs 1.6 has no wrapper)
  * and TRACE_MMAP_IOCTL_GET_READER hands out the reader sub-buffer, which is
- * parsed with kbuffer.  Nobody polls, so writers never pay for wake-ups.
+ * parsed by subbuf.c.  Nobody polls, so writers never pay for wake-ups.
  * Where the mapping fails (older kernels) or agent.read_mode says so, the
  * sub-buffers come from read() instead (see read_next()).  Either source
  * only puts a sub-buffer's bytes into t->page; take_subbuf() parses them.
@@ -32,7 +32,7 @@
  * order_slack (a writer between reserve and commit); for a CPU with more to
  * read, anything not newer than its last record.  The rest is held for the
  * next drain and goes into the spool as the "carry", so a kill -9 loses it
- * neither.  kbuffer_missed_events() gives exact overrun counts per CPU.
+ * neither.  The sub-buffer headers give exact overrun counts per CPU.
  *
  * Read mode has the window mmap closes: what read() returned is gone from
  * the kernel, so a kill -9 between a round's read() and its spool write
@@ -48,7 +48,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <traceevent/event-parse.h>
-#include <traceevent/kbuffer.h>
 #include <tracefs/tracefs.h>
 
 #define LOG_SUBSYS "trace"
@@ -109,7 +108,6 @@ struct trace {
 	struct tracefs_instance *inst;
 	struct tep_handle *tep;
 	struct schema *schema;
-	struct kbuffer *kbuf;
 	int n_cpus;
 	struct trace_cpu *cpus;
 	void *page; /* private copy of a sub-buffer */
@@ -485,9 +483,7 @@ struct trace *trace_open(const struct config *cfg)
 		tracefs_put_tracing_file(dir);
 	}
 	read_boot_id(t->boot_id, sizeof(t->boot_id));
-	t->kbuf = kbuffer_alloc(KBUFFER_LSIZE_SAME_AS_HOST,
-				KBUFFER_ENDIAN_SAME_AS_HOST);
-	if (!t->kbuf || open_cpus(t, cfg))
+	if (open_cpus(t, cfg))
 		goto fail;
 	pr_info("instance %s: %d events, clock %s", name, t->n_events,
 		t->clock_name);
@@ -517,8 +513,6 @@ void trace_close(struct trace *t, bool remove)
 		}
 		tracefs_instance_free(t->inst);
 	}
-	if (t->kbuf)
-		kbuffer_free(t->kbuf);
 	schema_destroy(t->schema);
 	if (t->tep)
 		tep_free(t->tep);
@@ -772,40 +766,42 @@ static int note_losses(struct trace *t, int c, int missed, uint64_t prev,
 static int take_subbuf(struct trace *t, int c, const struct subbuf *sb)
 {
 	struct trace_cpu *tc = &t->cpus[c];
-	unsigned long long ts;
-	void *data;
+	struct subbuf_iter it;
+	struct subbuf_rec r;
 	int missed;
 	bool first = true;
 
-	if (kbuffer_load_subbuffer(t->kbuf, t->page) < 0) {
-		pr_err("cpu%d: malformed sub-buffer", c);
-		errno = EPROTO;
+	if (subbuf_load(&it, t->page, t->page_size) < 0) {
+		pr_err("cpu%d: malformed sub-buffer (commit beyond its size)",
+		       c);
 		return -1;
 	}
-	missed = sb->fresh ? kbuffer_missed_events(t->kbuf) : 0;
+	missed = sb->fresh ? (int)it.missed : 0;
 	tc->got += sb->end - sb->start;
-	for (data = kbuffer_read_event(t->kbuf, &ts);
-	     data && (uint32_t)kbuffer_curr_index(t->kbuf) < sb->end;
-	     data = kbuffer_next_event(t->kbuf, &ts)) {
-		int size = kbuffer_event_size(t->kbuf);
+	while (subbuf_next(&it, &r) && r.off < sb->end) {
 		uint64_t prev = tc->last_ts;
 		int type;
 
 		/* taken before (the stamp guards against a reset buffer) */
-		if ((uint32_t)kbuffer_curr_index(t->kbuf) < sb->start &&
-		    ts <= tc->last_ts)
+		if (r.off < sb->start && r.ts <= tc->last_ts)
 			continue;
-		tc->last_ts = ts;
-		if (first && note_losses(t, c, missed, prev, ts))
+		tc->last_ts = r.ts;
+		if (first && note_losses(t, c, missed, prev, r.ts))
 			return -1;
 		first = false;
-		type = type_of(t, data, size);
+		type = type_of(t, r.data, r.len);
 		if (type < 0) {
 			t->skipped++;
 			continue;
 		}
-		if (add_rec(t, ts, c, type, data, size))
+		if (add_rec(t, r.ts, c, type, r.data, r.len))
 			return -1;
+	}
+	if (it.truncated && it.next < sb->end) {
+		t->skipped++;
+		pr_warning(
+			"cpu%d: sub-buffer record at byte %u runs past its end: rest skipped",
+			c, it.next);
 	}
 	if (first && missed) /* nothing new but the gap */
 		if (add_loss(t, c, NETRV__LOSS_REASON__LOSS_OVERRUN,
