@@ -177,14 +177,33 @@ int colpack_put_int(struct colpack *c, uint32_t type, uint32_t field,
 	return 0;
 }
 
+/* How many leading bytes @a and @b share, at most @n: 8 at a time. */
+static inline size_t common_prefix(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	size_t p = 0;
+
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (; n - p >= 8; p += 8) {
+		uint64_t x, y;
+
+		memcpy(&x, a + p, 8);
+		memcpy(&y, b + p, 8);
+		if (x != y) /* the lowest differing bit is in the first byte */
+			return p + (size_t)__builtin_ctzll(x ^ y) / 8;
+	}
+#endif
+	while (p < n && a[p] == b[p])
+		p++;
+	return p;
+}
+
 int colpack_put_bytes(struct colpack *c, uint32_t type, uint32_t field,
 		      const uint8_t *bytes, size_t len)
 {
 	struct col *col = &c->cols[c->base[type] + field];
-	size_t p = 0;
+	size_t p =
+		common_prefix(bytes, col->p, len < col->len ? len : col->len);
 
-	while (p < len && p < col->len && bytes[p] == col->p[p])
-		p++;
 	if (put_varint(&col->buf, p) || put_varint(&col->buf, len - p) ||
 	    bytebuf_reserve(&col->buf, len - p))
 		return -1;
