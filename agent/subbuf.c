@@ -26,6 +26,10 @@
 
 #include "agent.h"
 
+/* kbuffer also reads big-endian and 32-bit kernels' buffers; this does not */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "subbuf.c parses little-endian sub-buffers only");
+
 #define SB_HDR 16u
 #define SB_MISSED (1ULL << 31)
 #define SB_MISSED_STORED (1ULL << 30)
