@@ -29,6 +29,7 @@
 /* kbuffer also reads big-endian and 32-bit kernels' buffers; this does not */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "subbuf.c parses little-endian sub-buffers only");
+_Static_assert(sizeof(long) == 8, "subbuf.c parses 64-bit kernels' headers");
 
 #define SB_HDR 16u
 #define SB_MISSED (1ULL << 31)
