@@ -9,18 +9,7 @@
 KILLS=${KILLS:-15}
 HITS=${HITS:-100000}
 EV="kl_$$"
-UPROBES+=("netrv_test/$EV")
-# The probe is made here, not by the agent (a restarting agent makes its
-# own probes anew, see uprobe.sh): this test is about the buffers.
-sym_offset() { # ELF SYMBOL: file offset of SYMBOL (nm address, LOAD segment)
-	local v off va sz
-	v=$((16#$(nm "$1" | awk -v s="$2" '$3 == s { print $1; exit }')))
-	while read -r off va sz; do
-		((v >= va && v < va + sz)) && { printf '0x%x\n' $((v - va + off)); return; }
-	done < <(readelf -lW "$1" | awk '$1 == "LOAD" { print $2, $3, $5 }')
-}
-echo "p:netrv_test/$EV $UPROBE_TARGET:$(sym_offset "$UPROBE_TARGET" netrv_probe_me) seq=%si:s64" \
-	>>$TRACEFS/uprobe_events || fail "cannot create the uprobe"
+make_seq_uprobe "$EV"
 start_receiver --columns
 write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
 start_agent "$T/agent.conf"

@@ -48,6 +48,22 @@ mountpoint -q $TRACEFS || mount -t tracefs nodev $TRACEFS
 "$SRCDIR/deploy/pki/netrv-pki" "$T/pki" collector
 "$SRCDIR/deploy/pki/netrv-pki" "$T/pki" node node1 >/dev/null
 
+# make_seq_uprobe EV: the uprobe netrv_test/EV on the test target's
+# netrv_probe_me with its running number as "seq", made by the test (not
+# the agent, which makes its own probes anew at every start: see
+# uprobe.sh), removed by the trap.
+make_seq_uprobe() {
+	local v off va sz at=
+	v=$((16#$(nm "$UPROBE_TARGET" | awk '$3 == "netrv_probe_me" { print $1; exit }')))
+	while read -r off va sz; do
+		((v >= va && v < va + sz)) && at=$(printf '0x%x' $((v - va + off)))
+	done < <(readelf -lW "$UPROBE_TARGET" | awk '$1 == "LOAD" { print $2, $3, $5 }')
+	[ -n "$at" ] || fail "no netrv_probe_me in $UPROBE_TARGET"
+	UPROBES+=("netrv_test/$1")
+	echo "p:netrv_test/$1 $UPROBE_TARGET:$at seq=%si:s64" >>$TRACEFS/uprobe_events ||
+		fail "cannot create the uprobe"
+}
+
 # start_receiver [extra args]: RECV_NS runs it in a netns, RECV_TAG names
 # its files ($T/received$RECV_TAG).
 start_receiver() {
