@@ -710,8 +710,7 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *empty,
 static int read_next(struct trace *t, int c, struct subbuf *sb, bool *empty)
 {
 	ssize_t n = read(t->cpus[c].fd, t->page, t->page_size);
-	unsigned long commit;
-	size_t hdr = 8 + sizeof(commit);
+	struct subbuf_iter it;
 
 	*empty = n < 0 && errno == EAGAIN;
 	if (*empty)
@@ -722,17 +721,14 @@ static int read_next(struct trace *t, int c, struct subbuf *sb, bool *empty)
 	}
 	if (n == 0) /* not empty, but nothing could be handed out yet */
 		return 0;
-	/* the header: u64 stamp, long commit (flags in the top bits) */
-	memcpy(&commit, (uint8_t *)t->page + 8, sizeof(commit));
-	commit &= (1UL << 27) - 1;
-	if ((size_t)n < hdr || commit > (size_t)n - hdr) {
-		pr_err("cpu%d: read %zd bytes, a sub-buffer of %lu (agent.read_mode = read on an unexpected kernel?)",
-		       c, n, commit);
-		errno = EPROTO;
+	/* a whole sub-buffer: its header's commit fits in what was read */
+	if (subbuf_load(&it, t->page, (size_t)n) < 0) {
+		pr_err("cpu%d: read %zd bytes, not a whole sub-buffer (agent.read_mode = read on an unexpected kernel?)",
+		       c, n);
 		return -1;
 	}
 	sb->start = 0;
-	sb->end = (uint32_t)commit;
+	sb->end = it.size;
 	sb->fresh = true;
 	return 1;
 }
