@@ -28,7 +28,8 @@
  *
  * The records of all CPUs are sorted into one local order.  A record is
  * released only when no CPU can still deliver an older one: for a CPU read
- * until empty, that is anything older than the drain's start minus
+ * until caught up (GET_READER handed out all it had committed, or read()
+ * found it empty), that is anything older than the drain's start minus
  * order_slack (a writer between reserve and commit); for a CPU with more to
  * read, anything not newer than its last record.  The rest is held for the
  * next drain and goes into the spool as the "carry", so a kill -9 loses it
@@ -631,11 +632,27 @@ static int add_rec(struct trace *t, uint64_t ts, uint32_t cpu, int type,
 }
 
 /*
- * The mapping's source: GET_READER, then the bytes of the reader sub-buffer
- * not taken before.  Return: 1 with @sb set, 0 if nothing new (*empty:
- * nothing at all), -1 on error.
+ * After a GET_READER: did it hand out all the CPU had committed?  That is
+ * the kernel's own count of unread entries (entries - overrun - read, as in
+ * per_cpu/cpuN/stats) being 0.  Only GET_READER moves read; the writer can
+ * raise entries and overrun at any time (rb_wake_up_waiters), so entries is
+ * loaded last: a writer racing with us can only turn the answer into "no".
  */
-static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *empty,
+static bool handed_out_all(const struct rb_meta *m)
+{
+	uint64_t overrun = __atomic_load_n(&m->overrun, __ATOMIC_ACQUIRE);
+	uint64_t read = __atomic_load_n(&m->read, __ATOMIC_ACQUIRE);
+	uint64_t entries = __atomic_load_n(&m->entries, __ATOMIC_ACQUIRE);
+
+	return entries == overrun + read;
+}
+
+/*
+ * The mapping's source: GET_READER, then the bytes of the reader sub-buffer
+ * not taken before.  Return: 1 with @sb set, 0 if nothing new, -1 on error.
+ * *caught_up: nothing is left in the buffer beyond what this hands out.
+ */
+static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *caught_up,
 		     bool *more)
 {
 	struct trace_cpu *tc = &t->cpus[c];
@@ -644,7 +661,7 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *empty,
 	uint64_t stamp;
 	bool fresh, same;
 
-	*empty = false;
+	*caught_up = false;
 	/*
 	 * First round after opening: the reader sub-buffer as the last agent
 	 * left it.  Its first reader.read bytes were handed out, perhaps to a
@@ -683,15 +700,17 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *empty,
 		start = 0;
 	} else if (same && end == start) {
 		/* without a GET_READER, the rest of the ring is unknown */
-		*empty = !fresh;
+		*caught_up = !fresh;
 		*more = fresh;
 		return 0;
 	}
+	*caught_up = !fresh && handed_out_all(m);
 	/*
-	 * Another round right away only pays when this sub-buffer was well
-	 * filled; a little is left for the next drain, keeping batches big.
+	 * Another round right away only pays when more is there and this
+	 * sub-buffer was well filled; a little is left for the next drain,
+	 * keeping batches big.
 	 */
-	*more = end - start >= m->subbuf_size / 4;
+	*more = !*caught_up && end - start >= m->subbuf_size / 4;
 	tc->cur_stamp = stamp;
 	tc->cur_read = end;
 	pr_debug("cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u", c, id,
@@ -704,16 +723,16 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *empty,
 
 /*
  * The read() source: the next whole sub-buffer, consumed from the kernel.
- * Return: 1 with @sb set, 0 if nothing was read (*empty: the buffer is
+ * Return: 1 with @sb set, 0 if nothing was read (*caught_up: the buffer is
  * empty), -1 on error.
  */
-static int read_next(struct trace *t, int c, struct subbuf *sb, bool *empty)
+static int read_next(struct trace *t, int c, struct subbuf *sb, bool *caught_up)
 {
 	ssize_t n = read(t->cpus[c].fd, t->page, t->page_size);
 	struct subbuf_iter it;
 
-	*empty = n < 0 && errno == EAGAIN;
-	if (*empty)
+	*caught_up = n < 0 && errno == EAGAIN;
+	if (*caught_up)
 		return 0;
 	if (n < 0) {
 		pr_err("cpu%d: read trace_pipe_raw: %m", c);
@@ -808,22 +827,23 @@ static int take_subbuf(struct trace *t, int c, const struct subbuf *sb)
 
 /*
  * Take the next piece of one CPU's buffer: the mapping's next sub-buffer,
- * or in read mode up to t->reads of them.  *empty: nothing new (read
- * mode: read until nothing was left); *more: worth another round now.
+ * or in read mode up to t->reads of them.  *caught_up: nothing is left
+ * beyond what was taken (read mode: read until nothing was left); *more:
+ * worth another round now.
  */
-static int drain_cpu(struct trace *t, int c, bool *empty, bool *more)
+static int drain_cpu(struct trace *t, int c, bool *caught_up, bool *more)
 {
 	struct subbuf sb;
 	int r;
 
 	if (!t->use_read) {
-		r = mmap_next(t, c, &sb, empty, more);
+		r = mmap_next(t, c, &sb, caught_up, more);
 		return r <= 0 ? r : take_subbuf(t, c, &sb);
 	}
-	*empty = false;
+	*caught_up = false;
 	*more = false;
 	for (int i = 0; i < t->reads; i++) {
-		r = read_next(t, c, &sb, empty);
+		r = read_next(t, c, &sb, caught_up);
 		if (r <= 0)
 			return r;
 		if (take_subbuf(t, c, &sb))
@@ -932,17 +952,18 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 	*more = false;
 	for (int c = 0; c < t->n_cpus; c++) {
 		struct trace_cpu *tc = &t->cpus[c];
-		bool empty;
+		bool caught_up;
 
 		if (tc->fd < 0)
 			continue;
 		tc->more = false;
-		if (drain_cpu(t, c, &empty, &tc->more))
+		if (drain_cpu(t, c, &caught_up, &tc->more))
 			return -1;
 		/* read mode, unclean exit, nothing read: the gap ends now */
 		if (tc->gap && note_losses(t, c, 0, tc->last_ts, start))
 			return -1;
-		tc->wm = empty ? (start > t->slack_ns ? start - t->slack_ns :
+		tc->wm = caught_up ?
+				 (start > t->slack_ns ? start - t->slack_ns :
 							0) :
 				 tc->last_ts;
 		*more |= tc->more;
