@@ -480,8 +480,11 @@ struct transport *transport_create(struct event_base *base,
 				   const struct schema *schema,
 				   struct transport_source *src);
 void transport_destroy(struct transport *t);
-/** transport_kick - new batches were spooled: send what the window allows */
-void transport_kick(struct transport *t);
+/**
+ * transport_kick - new batches were spooled: send what the window allows
+ * @batch_wm: the watermark the newest spooled batch carries
+ */
+void transport_kick(struct transport *t, uint64_t batch_wm);
 /** transport_idle - nothing left to send and everything acknowledged */
 bool transport_idle(const struct transport *t);
 

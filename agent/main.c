@@ -41,6 +41,7 @@ struct agent {
 	Netrv__LossReport **loss_ptrs;
 	size_t cap_losses;
 	uint64_t watermark;
+	uint64_t batch_wm; /* the watermark of the newest spooled batch */
 	uint64_t events_sent;
 	/* drain policy, see next_drain() */
 	uint64_t drain_min_ns, drain_max_ns, drain_budget, last_drain_ns;
@@ -153,6 +154,8 @@ static int drain_round(struct agent *a, bool *more)
 	if (spool_append(a->spool, &a->frames, lens, infos, (size_t)nb,
 			 &a->carry))
 		goto spool_fail;
+	if (nb > 0)
+		a->batch_wm = a->watermark;
 	a->events_sent += n;
 	return 0;
 nomem:
@@ -231,7 +234,7 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
-	transport_kick(a->transport);
+	transport_kick(a->transport, a->batch_wm);
 	tv = tv_of(next_drain(a, clocks_now(CLOCK_MONOTONIC), more));
 	if (event_add(a->drain_ev, &tv)) {
 		pr_err("cannot re-arm the drain timer");

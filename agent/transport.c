@@ -12,8 +12,13 @@
  * simply wait in the spool - a slow collector costs disk, not events.
  * Acks drop spool segments.  Batches are compressed when the collector's
  * HelloAck accepts it (and the config allows); one spooled compressed and
- * resent to a collector that does not accept it is inflated on the way.  Heartbeats carry the watermark and clock
- * status when nothing else was sent for a heartbeat period.  A lost
+ * resent to a collector that does not accept it is inflated on the way.
+ * The batches one pump sends go out in one write, so in one TLS record
+ * (or a few, at 16 KB each): each record costs a syscall and a cipher
+ * set-up whatever its size.  Heartbeats carry the watermark and clock
+ * status when nothing else was sent for a heartbeat period and the
+ * watermark moved past what the collector has (an idle node), and at least
+ * once a second (round-trip timing, liveness).  A lost
  * connection is retried after a back-off that doubles up to a limit, with
  * +-25% jitter so a restarted collector is not hit by all nodes at once.
  */
@@ -51,6 +56,10 @@ struct transport {
 	struct frame_decoder *dec;
 	enum tstate state;
 	uint64_t next_send, acked, sent_wm;
+	/* the watermark the collector has from us in this session */
+	uint64_t told_wm;
+	/* the newest spooled batch and its watermark (transport_kick) */
+	uint64_t kick_seq, kick_wm;
 	uint64_t backoff_ns;
 	uint64_t last_tx_ns;
 	uint64_t last_hb_ns; /* monotonic: last heartbeat sent */
@@ -59,7 +68,7 @@ struct transport {
 	uint64_t session_id;
 	char boot_id[64];
 	struct event *retry, *hb;
-	struct bytebuf buf, plain;
+	struct bytebuf buf, plain, burst;
 	uint32_t max_frame;
 	bool peer_deflate, peer_columns;
 };
@@ -126,23 +135,45 @@ static int send_msg(struct transport *t, enum frame_type type,
 	return 0;
 }
 
+/*
+ * Queue what pump() gathered in t->burst, batches @first.. up to
+ * t->next_send, as one write; if that fails they are sent again later.
+ */
+static void pump_flush(struct transport *t, uint64_t first, uint64_t told_wm)
+{
+	if (!t->burst.len)
+		return;
+	if (bufferevent_write(t->bev, t->burst.data, t->burst.len)) {
+		pr_err("cannot queue batches: %m");
+		t->next_send = first;
+		t->told_wm = told_wm;
+	} else {
+		t->last_tx_ns = clocks_now(CLOCK_MONOTONIC);
+	}
+	t->burst.len = 0;
+}
+
 static void pump(struct transport *t)
 {
 	struct evbuffer *out;
 	struct spool_info info;
+	uint64_t first = t->next_send, told_wm = t->told_wm;
 
 	if (t->state != T_STREAMING)
 		return;
 	out = bufferevent_get_output(t->bev);
+	t->burst.len = 0;
 	while (t->next_send < spool_next_seq(t->spool) &&
-	       evbuffer_get_length(out) < t->p.max_unacked_bytes &&
+	       evbuffer_get_length(out) + t->burst.len <
+		       t->p.max_unacked_bytes &&
 	       t->next_send - t->acked <= MAX_INFLIGHT_BATCHES) {
+		const struct bytebuf *frame = &t->buf;
 		int r = spool_read(t->spool, t->next_send, &t->buf, &info);
 
 		if (r < 0) {
 			pr_err("spool read of batch %llu: %m",
 			       (unsigned long long)t->next_send);
-			return;
+			break;
 		}
 		if (r == 0) { /* dropped: the spool was full */
 			uint64_t first = spool_first_seq(t->spool);
@@ -161,23 +192,26 @@ static void pump(struct transport *t)
 				t->next_send++;
 				continue;
 			}
-			r = bufferevent_write(t->bev, t->plain.data,
-					      t->plain.len);
-		} else {
-			r = bufferevent_write(t->bev, t->buf.data, t->buf.len);
+			frame = &t->plain;
 		}
-		if (r) {
+		if (bytebuf_reserve(&t->burst, frame->len)) {
 			pr_err("cannot queue batch: %m");
-			return;
+			break;
 		}
+		memcpy(t->burst.data + t->burst.len, frame->data, frame->len);
+		t->burst.len += frame->len;
 		t->sent_wm = info.last_ns;
+		if (t->next_send == t->kick_seq && t->kick_wm > t->told_wm)
+			t->told_wm = t->kick_wm;
 		t->next_send++;
-		t->last_tx_ns = clocks_now(CLOCK_MONOTONIC);
 	}
+	pump_flush(t, first, told_wm);
 }
 
-void transport_kick(struct transport *t)
+void transport_kick(struct transport *t, uint64_t batch_wm)
 {
+	t->kick_seq = spool_next_seq(t->spool) - 1;
+	t->kick_wm = batch_wm;
 	pump(t);
 }
 
@@ -198,6 +232,7 @@ static void on_hello_ack(struct transport *t, const Netrv__HelloAck *a)
 			(unsigned long long)a->last_seq,
 			(unsigned long long)spool_next_seq(t->spool));
 	t->acked = a->last_seq;
+	t->told_wm = 0;
 	spool_ack(t->spool, a->last_seq);
 	t->next_send = a->last_seq + 1;
 	if (t->next_send < first)
@@ -401,9 +436,20 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 		hb_arm(t, t->p.heartbeat_ns);
 		return;
 	}
-	/* idle for a heartbeat period, or busy but none for 1 s (timing) */
-	if (since < t->p.heartbeat_ns && since_hb < (uint64_t)NSEC_PER_SEC) {
-		uint64_t idle = t->p.heartbeat_ns - since;
+	t->src->status(t->src, &wm, &cs);
+	/* Never promise past what is still waiting in the spool. */
+	if (t->next_send < spool_next_seq(t->spool) && wm > t->sent_wm)
+		wm = t->sent_wm;
+	/*
+	 * Idle for a heartbeat period with a watermark the collector has
+	 * not seen, or none for 1 s (timing).  A busy node's batches carry
+	 * its watermark.
+	 */
+	if (since_hb < (uint64_t)NSEC_PER_SEC &&
+	    (since < t->p.heartbeat_ns || wm <= t->told_wm)) {
+		uint64_t idle = since < t->p.heartbeat_ns ?
+					t->p.heartbeat_ns - since :
+					t->p.heartbeat_ns;
 		uint64_t timing = (uint64_t)NSEC_PER_SEC - since_hb;
 
 		hb_arm(t, idle < timing ? idle : timing);
@@ -411,10 +457,8 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	}
 	t->last_hb_ns = now;
 	hb_arm(t, t->p.heartbeat_ns);
-	t->src->status(t->src, &wm, &cs);
-	/* Never promise past what is still waiting in the spool. */
-	if (t->next_send < spool_next_seq(t->spool) && wm > t->sent_wm)
-		wm = t->sent_wm;
+	if (wm > t->told_wm)
+		t->told_wm = wm;
 	hb.watermark_ns = wm;
 	hb.clock = &cs;
 	hb.last_seq = t->next_send - 1;
@@ -522,5 +566,6 @@ void transport_destroy(struct transport *t)
 	SSL_CTX_free(t->ctx);
 	bytebuf_release(&t->buf);
 	bytebuf_release(&t->plain);
+	bytebuf_release(&t->burst);
 	free(t);
 }
