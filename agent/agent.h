@@ -276,6 +276,8 @@ struct ptp_status {
 	uint8_t port_state;
 	bool gm_present;
 	int64_t master_offset_ns;
+	/* when the sync behind master_offset arrived: a new one, a new sample */
+	uint64_t offset_ingress_ns;
 	int64_t path_delay_ns;
 	uint8_t gm_identity[8];
 	uint8_t clock_identity[8]; /* our port's clock */

@@ -14,8 +14,10 @@
  *                 + drift_ppm * age_ns / 1e6
  *
  * max |master_offset| is the largest measured distance from the master
- * among the last OFFSET_WINDOW samples (one sample is one noisy reading:
- * a servo that swings between -5 and -1 ms is not 1 ms off);
+ * among the last OFFSET_WINDOW samples (one sample is one sync's reading,
+ * told apart by TIME_STATUS_NP's ingress_time however often ptp4l is
+ * polled; one noisy reading does not tell: a servo that swings between -5
+ * and -1 ms is not 1 ms off);
  * mean_path_delay bounds the error an asymmetric path can hide (offset is
  * computed assuming both directions take the same time, so the true offset
  * lies within +-delay of it); the drift term covers the time since ptp4l
@@ -44,7 +46,7 @@ struct agent_clock {
 	/* |master_offset| of the last samples; a new master starts afresh */
 	uint64_t offsets[OFFSET_WINDOW];
 	unsigned int n_offsets, next_offset;
-	uint64_t last_sample_ns;
+	uint64_t last_ingress_ns; /* of the newest sample in offsets[] */
 };
 
 /* The largest |master_offset| of the recent samples, with @st's. */
@@ -55,8 +57,9 @@ static uint64_t recent_offset(struct agent_clock *c,
 
 	if (memcmp(c->gm, st->gm_identity, 8))
 		c->n_offsets = 0;
-	if (st->sampled_mono_ns != c->last_sample_ns) {
-		c->last_sample_ns = st->sampled_mono_ns;
+	/* a sample is one sync's offset, however often ptp4l is asked */
+	if (st->offset_ingress_ns != c->last_ingress_ns) {
+		c->last_ingress_ns = st->offset_ingress_ns;
 		c->offsets[c->next_offset] = off;
 		c->next_offset = (c->next_offset + 1) % OFFSET_WINDOW;
 		if (c->n_offsets < OFFSET_WINDOW)

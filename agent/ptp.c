@@ -148,6 +148,7 @@ static void parse(struct ptp *p, const uint8_t *m, size_t len)
 		if (tlv_len - 2 < 50)
 			return;
 		p->st.master_offset_ns = (int64_t)get64(d);
+		p->st.offset_ingress_ns = get64(d + 8);
 		p->st.gm_present = get64(d + 38 - 4) & 0xffffffff;
 		memcpy(p->st.gm_identity, d + 42, 8);
 		break;

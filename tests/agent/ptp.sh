@@ -88,12 +88,15 @@ assert 0 < delay < 1000000 and abs(delay - pmc_delay) < max(50000, pmc_delay), \
 assert eps >= abs(off) + delay, f'epsilon {eps} < |offset| + delay'
 offs = {l.split()[5] for l in open(recv) if l.startswith('clock ') and ' state=8 ' in l}
 assert len(offs) > 2, 'offsets never change: not live'
-# epsilon covers the worst of the recent samples, not only the last one
-seen = []
+# epsilon covers the worst of the recent samples, not only the last one;
+# a new grandmaster starts afresh
+seen, gm = [], None
 for l in open(recv):
     if not l.startswith('clock ') or ' state=8 ' not in l:
         continue
     c = dict(x.split('=') for x in l.split()[1:])
+    if c['gm'] != gm:
+        seen, gm = [], c['gm']
     o = abs(int(c['offset']))
     if not seen or seen[-1] != o:
         seen.append(o)

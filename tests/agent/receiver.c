@@ -11,6 +11,7 @@
  *   event seq=S ts=T cpu=C SYSTEM:NAME field=value ...
  *   loss seq=S reason=R cpu=C count=N from=F to=T
  *   clock in=batch|heartbeat source=S synced=0|1 eps=E offset=O delay=D state=P
+ *         tai=T gm=GRANDMASTER_ID_HEX
  *   heartbeat wm=W last_seq=S
  *   dup seq=S / gap expected=S got=S / goodbye code=C
  *   stats bytes=B events=N      (at exit: bytes of frames received)
@@ -76,9 +77,12 @@ static void print_clock(const char *in, const Netrv__ClockStatus *c)
 	fprintf(out,
 		"clock in=%s source=%d synced=%d eps=%" PRIu64
 		" offset=%" PRId64 " delay=%" PRId64 " state=%u tai=%" PRId64
-		"\n",
+		" gm=",
 		in, c->source, c->synced, c->epsilon_ns, c->master_offset_ns,
 		c->path_delay_ns, c->port_state, c->tai_offset_ns);
+	for (size_t i = 0; i < c->gm_identity.len; i++)
+		fprintf(out, "%02x", c->gm_identity.data[i]);
+	fputc('\n', out);
 }
 
 static void print_value(const Netrv__Field *f, const struct evpack_value *v)
