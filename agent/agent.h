@@ -137,12 +137,16 @@ bool subbuf_next(struct subbuf_iter *it, struct subbuf_rec *r);
 
 /* --- trace.c ----------------------------------------------------------- */
 
-/* One record waiting to be merged; its bytes live in the trace's arena. */
+/*
+ * One record waiting to be merged.  Its bytes are in the ring buffer's
+ * mapping (valid until the next trace_drain) or in the trace's arena.
+ */
 struct trace_rec {
 	uint64_t ts;
+	const uint8_t *data; /* NULL while they are at @off in an arena */
 	uint32_t cpu;
 	uint32_t type; /* schema type index */
-	uint32_t off; /* into the arena */
+	uint32_t off;
 	uint32_t len;
 	uint32_t seq; /* read order, breaks ties between equal stamps */
 };

@@ -13,7 +13,8 @@
  * parsed by subbuf.c.  Nobody polls, so writers never pay for wake-ups.
  * Where the mapping fails (older kernels) or agent.read_mode says so, the
  * sub-buffers come from read() instead (see read_next()).  Either source
- * only puts a sub-buffer's bytes into t->page; take_subbuf() parses them.
+ * only says where a sub-buffer's bytes are (the mapping, parsed in place,
+ * or t->page that read() filled); take_subbuf() parses them.
  *
  * Why mmap and not read(): read() consumes, so a kill -9 between read()
  * and the spool write loses what was read.  With the mapping, the reader
@@ -99,10 +100,13 @@ struct trace_cpu {
 	uint64_t wm; /* the last drain's mark for the watermark */
 };
 
-/* The bytes of one sub-buffer in t->page that a source hands out. */
+/* The bytes of one sub-buffer that a source hands out. */
 struct subbuf {
+	const uint8_t *page; /* the sub-buffer: the mapping's, or t->page */
+	size_t len; /* bytes readable at @page */
 	uint32_t start, end; /* data bytes [start, end) are new */
 	bool fresh; /* first look at it: its missed-events count is news */
+	bool copy; /* @page is reused before the records are encoded */
 };
 
 struct trace {
@@ -111,7 +115,7 @@ struct trace {
 	struct schema *schema;
 	int n_cpus;
 	struct trace_cpu *cpus;
-	void *page; /* private copy of a sub-buffer */
+	void *page; /* read mode: the sub-buffer read() fills */
 	size_t page_size;
 	bool use_read; /* read() instead of the mapping */
 	int reads; /* read mode: sub-buffers per CPU and round */
@@ -400,8 +404,7 @@ static int open_cpus(struct trace *t, const struct config *cfg)
 	if (t->use_read)
 		pr_info("read mode: %zu-byte sub-buffers, up to %d per CPU and round; a kill -9 loses the records of the round it interrupts (reported after the restart as a loss of unknown count)",
 			t->page_size, t->reads);
-	t->page = malloc(t->page_size);
-	if (!t->page)
+	if (t->use_read && !(t->page = malloc(t->page_size)))
 		goto fail;
 	tracefs_put_tracing_file(dir);
 	return 0;
@@ -552,7 +555,7 @@ struct tracefs_instance *trace_instance(const struct trace *t)
 
 const uint8_t *trace_rec_data(const struct trace *t, const struct trace_rec *r)
 {
-	return t->arena.data + r->off;
+	return r->data ? r->data : t->arena.data + r->off;
 }
 
 static int grow(void **arr, size_t *cap, size_t want, size_t elem)
@@ -610,24 +613,35 @@ static int type_of(const struct trace *t, const uint8_t *data, int size)
 	return -1;
 }
 
+/*
+ * A record to merge.  Records in the mapping are used where they are: the
+ * sub-buffer stays ours until the next GET_READER, after the round's
+ * records were encoded and spooled (the held ones are copied).  @copy:
+ * the bytes are in t->page, which the next read() reuses.
+ */
 static int add_rec(struct trace *t, uint64_t ts, uint32_t cpu, int type,
-		   const void *data, uint32_t len)
+		   const uint8_t *data, uint32_t len, bool copy)
 {
 	struct trace_rec *r;
 
 	if (grow((void **)&t->recs, &t->cap_recs, t->n_recs + 1,
 		 sizeof(*t->recs)) ||
-	    bytebuf_reserve(&t->arena, len))
+	    (copy && bytebuf_reserve(&t->arena, len)))
 		return -1;
 	r = &t->recs[t->n_recs++];
 	r->ts = ts;
 	r->cpu = cpu;
 	r->type = (uint32_t)type;
-	r->off = (uint32_t)t->arena.len;
+	r->data = data;
 	r->len = len;
 	r->seq = t->seq++;
-	memcpy(t->arena.data + t->arena.len, data, len);
-	t->arena.len += len;
+	if (copy) {
+		/* an offset: the arena may move while the round goes on */
+		r->data = NULL;
+		r->off = (uint32_t)t->arena.len;
+		memcpy(t->arena.data + t->arena.len, data, len);
+		t->arena.len += len;
+	}
 	return 0;
 }
 
@@ -681,15 +695,14 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *caught_up,
 		return -1;
 	}
 	/*
-	 * A private copy of the header and the bytes up to @end (and the
-	 * stored missed-events count after them): the writer may still be
-	 * appending.  Parsing stops at @end, the stale rest is never used.
+	 * Parsed in place, up to @end: the bytes before it no longer change
+	 * (the writer, if it is still on this sub-buffer, appends after its
+	 * commit, and only GET_READER stores a missed-events count).
 	 */
-	memcpy(t->page,
-	       tc->map + m->meta_page_size + (size_t)id * m->subbuf_size,
-	       (size_t)end + 64 < m->subbuf_size ? (size_t)end + 64 :
-						   m->subbuf_size);
-	memcpy(&stamp, t->page, sizeof(stamp)); /* set by its first record */
+	sb->page = tc->map + m->meta_page_size + (size_t)id * m->subbuf_size;
+	sb->len = m->subbuf_size;
+	sb->copy = false;
+	memcpy(&stamp, sb->page, sizeof(stamp)); /* set by its first record */
 	fresh = tc->fresh;
 	same = fresh ? end && stamp == tc->cur_stamp : id == tc->cur_id;
 	tc->fresh = false;
@@ -746,6 +759,9 @@ static int read_next(struct trace *t, int c, struct subbuf *sb, bool *caught_up)
 		       c, n);
 		return -1;
 	}
+	sb->page = t->page;
+	sb->len = (size_t)n;
+	sb->copy = true;
 	sb->start = 0;
 	sb->end = it.size;
 	sb->fresh = true;
@@ -775,8 +791,8 @@ static int note_losses(struct trace *t, int c, int missed, uint64_t prev,
 }
 
 /*
- * Parse the data bytes [sb->start, sb->end) of the sub-buffer in t->page
- * into records; the same for both sources.
+ * Parse the data bytes [sb->start, sb->end) of the sub-buffer into
+ * records; the same for both sources.
  */
 static int take_subbuf(struct trace *t, int c, const struct subbuf *sb)
 {
@@ -786,7 +802,7 @@ static int take_subbuf(struct trace *t, int c, const struct subbuf *sb)
 	int missed;
 	bool first = true;
 
-	if (subbuf_load(&it, t->page, t->page_size) < 0) {
+	if (subbuf_load(&it, sb->page, sb->len) < 0) {
 		pr_err("cpu%d: malformed sub-buffer (commit beyond its size)",
 		       c);
 		return -1;
@@ -809,7 +825,7 @@ static int take_subbuf(struct trace *t, int c, const struct subbuf *sb)
 			t->skipped++;
 			continue;
 		}
-		if (add_rec(t, r.ts, c, type, r.data, r.len))
+		if (add_rec(t, r.ts, c, type, r.data, r.len, sb->copy))
 			return -1;
 	}
 	if (it.truncated && it.next < sb->end) {
@@ -985,7 +1001,8 @@ int trace_drain(struct trace *t, const struct trace_rec **recs, size_t *n,
 		if (bytebuf_reserve(&t->held_arena, h->len))
 			return -1;
 		memcpy(t->held_arena.data + t->held_arena.len,
-		       t->arena.data + t->recs[i].off, h->len);
+		       trace_rec_data(t, &t->recs[i]), h->len);
+		h->data = NULL;
 		h->off = (uint32_t)t->held_arena.len;
 		t->held_arena.len += h->len;
 	}
@@ -1174,6 +1191,7 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 		memcpy(&h->type, p + 12, 4);
 		h->len = rlen;
 		h->seq = t->seq++;
+		h->data = NULL;
 		h->off = (uint32_t)t->held_arena.len;
 		if (h->type >= t->schema->n_types)
 			goto bad;
