@@ -208,13 +208,6 @@ static void pump(struct transport *t)
 	pump_flush(t, first, told_wm);
 }
 
-void transport_kick(struct transport *t, uint64_t batch_wm)
-{
-	t->kick_seq = spool_next_seq(t->spool) - 1;
-	t->kick_wm = batch_wm;
-	pump(t);
-}
-
 bool transport_idle(const struct transport *t)
 {
 	return t->state == T_STREAMING &&
@@ -424,40 +417,57 @@ static void hb_arm(struct transport *t, uint64_t in_ns)
 		pr_err("cannot arm the heartbeat timer");
 }
 
+/* The watermark a heartbeat may carry now, with the clock status. */
+static uint64_t hb_watermark(struct transport *t, Netrv__ClockStatus *cs)
+{
+	uint64_t wm = 0;
+
+	t->src->status(t->src, &wm, cs);
+	/* Never promise past what is still waiting in the spool. */
+	if (t->next_send < spool_next_seq(t->spool) && wm > t->sent_wm)
+		wm = t->sent_wm;
+	return wm;
+}
+
+/*
+ * Arm the heartbeat for when it is due: a heartbeat period after the last
+ * frame if the collector lacks our watermark (@news: an idle node's drains
+ * move it without sending batches), else 1 s after the last heartbeat
+ * (round-trip timing).  Only a drain makes news (transport_kick), so a
+ * busy node is not woken in between for nothing.
+ */
+static void hb_schedule(struct transport *t, uint64_t now, bool news)
+{
+	uint64_t due = t->last_hb_ns + NSEC_PER_SEC;
+
+	if (news && t->last_tx_ns + t->p.heartbeat_ns < due)
+		due = t->last_tx_ns + t->p.heartbeat_ns;
+	hb_arm(t, due > now ? due - now : 0);
+}
+
 static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
 	struct transport *t = arg;
 	Netrv__Heartbeat hb = NETRV__HEARTBEAT__INIT;
 	Netrv__ClockStatus cs;
-	uint64_t wm = 0, now = clocks_now(CLOCK_MONOTONIC);
+	uint64_t wm, now = clocks_now(CLOCK_MONOTONIC);
 	uint64_t since = now - t->last_tx_ns, since_hb = now - t->last_hb_ns;
+	bool news;
 
 	if (t->state != T_STREAMING) {
 		hb_arm(t, t->p.heartbeat_ns);
 		return;
 	}
-	t->src->status(t->src, &wm, &cs);
-	/* Never promise past what is still waiting in the spool. */
-	if (t->next_send < spool_next_seq(t->spool) && wm > t->sent_wm)
-		wm = t->sent_wm;
-	/*
-	 * Idle for a heartbeat period with a watermark the collector has
-	 * not seen, or none for 1 s (timing).  A busy node's batches carry
-	 * its watermark.
-	 */
+	wm = hb_watermark(t, &cs);
+	news = wm > t->told_wm;
 	if (since_hb < (uint64_t)NSEC_PER_SEC &&
-	    (since < t->p.heartbeat_ns || wm <= t->told_wm)) {
-		uint64_t idle = since < t->p.heartbeat_ns ?
-					t->p.heartbeat_ns - since :
-					t->p.heartbeat_ns;
-		uint64_t timing = (uint64_t)NSEC_PER_SEC - since_hb;
-
-		hb_arm(t, idle < timing ? idle : timing);
+	    (since < t->p.heartbeat_ns || !news)) {
+		hb_schedule(t, now, news);
 		return;
 	}
 	t->last_hb_ns = now;
-	hb_arm(t, t->p.heartbeat_ns);
-	if (wm > t->told_wm)
+	hb_schedule(t, now, false);
+	if (news)
 		t->told_wm = wm;
 	hb.watermark_ns = wm;
 	hb.clock = &cs;
@@ -467,6 +477,17 @@ static void on_heartbeat(evutil_socket_t fd, short what, void *arg)
 	hb.sent_ns = clocks_now(CLOCK_TAI);
 	if (send_msg(t, FRAME_HEARTBEAT, &hb.base))
 		pr_warning("cannot queue heartbeat: %m");
+}
+
+void transport_kick(struct transport *t, uint64_t batch_wm)
+{
+	Netrv__ClockStatus cs;
+
+	t->kick_seq = spool_next_seq(t->spool) - 1;
+	t->kick_wm = batch_wm;
+	pump(t);
+	if (t->state == T_STREAMING && hb_watermark(t, &cs) > t->told_wm)
+		hb_schedule(t, clocks_now(CLOCK_MONOTONIC), true);
 }
 
 static SSL_CTX *make_ctx(const struct transport_params *p)
