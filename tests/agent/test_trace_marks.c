@@ -71,6 +71,7 @@ struct fake_rb {
 	uint32_t nrec[NR_SB]; /* data records in each sub-buffer */
 	uint64_t entries, read; /* the kernel's counters */
 	uint32_t opened; /* sub-buffers the writer moved to */
+	uint32_t swaps; /* sub-buffers GET_READER swapped in */
 };
 
 static struct fake_rb *fakes[MAX_CPUS];
@@ -183,7 +184,8 @@ static int fake_write(struct fake_rb *f, uint64_t ts, const uint8_t *data,
 		w = f->free_ids[0];
 		memmove(f->free_ids, f->free_ids + 1,
 			--f->nfree * sizeof(*f->free_ids));
-		memset(fake_sb(f, w), 0, SB_SIZE);
+		/* rb_init_page(): a new header, the old bytes stay behind it */
+		memset(fake_sb(f, w), 0, SB_HDR);
 		memcpy(fake_sb(f, w), &ts, 8);
 		f->nrec[w] = 0;
 		f->q[f->nq++] = w;
@@ -246,6 +248,7 @@ static void fake_get_reader(struct fake_rb *f)
 		memmove(f->q, f->q + 1, --f->nq * sizeof(*f->q));
 		f->reader_read = 0;
 		f->reader_nread = 0;
+		f->swaps++;
 	}
 	fake_update_meta(f);
 }
@@ -739,41 +742,57 @@ next:
 
 /* --- 3: restarts -------------------------------------------------------- */
 
+/* Stamps of test_restart(): two runs of equal stamps, each shorter than a
+ * sub-buffer (see test_random() for why). */
+static uint64_t restart_ts(uint32_t i)
+{
+	return T0 + (i < 12 ? i :
+		     i < 20 ? 12 :
+		     i < 28 ? i - 7 :
+		     i < 35 ? 21 :
+			      i - 13);
+}
+
 /*
- * Records 0..n-1 (a run of equal stamps in the middle, across a
- * sub-buffer boundary), a round after record k, a restart after record r:
- * after a spool write (kill -9 or clean exit) or between a round and its
- * spool write (kill -9), on a mapping numbered anew.
+ * Records 0..n-1, a round after record k and after every 6th record from
+ * there, a restart after record r: after a spool write (kill -9 or clean
+ * exit), or between a round and its spool write (kill -9), on a mapping
+ * numbered anew.
  */
 static void test_restart(void)
 {
-	size_t cases = 0, bad = 0;
+	size_t cases = 0, bad = 0, swapped = 0;
 	const uint32_t n = 40;
 
 	for (int how = 0; how < 3; how++) {
-		for (uint32_t k = 0; k <= n; k += 3) {
-			for (uint32_t r = k; r <= n; r += 2) {
+		for (uint32_t k = 0; k <= n; k += 2) {
+			for (uint32_t r = 0; r <= n; r++) {
 				struct world w;
 				bool ok = false;
+				uint32_t sw;
 
 				if (world_init(&w, 1) || world_round(&w))
 					goto next;
 				for (uint32_t i = 0; i <= n; i++) {
-					uint64_t ts = T0 + (i < 10 ? i :
-							    i < 30 ? 10 :
-								     i - 20);
-
-					if (i == k && world_round(&w))
+					if (i >= k && (i - k) % 6 == 0 &&
+					    world_round(&w))
 						goto next;
+					sw = w.rb[0]->swaps;
 					if (i == r && how == 2 &&
 					    world_drain(&w))
 						goto next;
+					swapped += w.rb[0]->swaps != sw;
 					if (i == r &&
 					    world_restart(&w, how == 1,
 							  k * 131 + r))
 						goto next;
-					if (i < n &&
-					    world_put(&w, 0, ts,
+					if (i == n)
+						break;
+					if (fake_same_header(w.rb[0],
+							     restart_ts(i),
+							     sizes[1][i % 4]))
+						goto next; /* not what we test */
+					if (world_put(&w, 0, restart_ts(i),
 						      sizes[1][i % 4], true))
 						goto next;
 				}
@@ -783,7 +802,7 @@ static void test_restart(void)
 next:
 				if (!ok || world_mismatches(&w, true)) {
 					fprintf(stderr,
-						"  restart: how %d, round after %u, restart after %u of %u records\n",
+						"  restart: how %d, rounds from %u, restart after %u of %u records\n",
 						how, k, r, n);
 					bad++;
 				}
@@ -792,8 +811,10 @@ next:
 			}
 		}
 	}
-	printf("restarts: %zu cases, %zu failed\n", cases, bad);
-	CHECK(cases > 100);
+	printf("restarts: %zu cases (%zu killed after a round that swapped in a sub-buffer), %zu failed\n",
+	       cases, swapped, bad);
+	CHECK(cases > 1000);
+	CHECK(swapped > 50);
 	CHECK_INT(bad, 0);
 }
 
