@@ -338,7 +338,6 @@ struct world {
 	uint64_t pending_ts; /* of the pending ones */
 	uint32_t next_id;
 	unsigned int bad; /* delivered records that broke a rule */
-	size_t rounds, restarts;
 	bool more; /* the last drain's */
 };
 
@@ -481,7 +480,6 @@ static int world_drain(struct world *w)
 
 	if (trace_drain(w->t, &recs, &n, &wm, &losses, &n_losses, &w->more))
 		return -1;
-	w->rounds++;
 	w->bad += n_losses > 0; /* nothing was overwritten, nobody lost */
 	for (size_t i = 0; i < n; i++) {
 		if (recs[i].ts < w->pending_ts)
@@ -551,7 +549,6 @@ static int world_restart(struct world *w, bool clean, unsigned int seed)
 	}
 	if (world_open(w))
 		return -1;
-	w->restarts++;
 	if (!w->have_carry)
 		return 0;
 	r = trace_carry_load(w->t, w->carry.data, w->carry.len);
@@ -742,8 +739,10 @@ next:
 
 /* --- 3: restarts -------------------------------------------------------- */
 
-/* Stamps of test_restart(): two runs of equal stamps, each shorter than a
- * sub-buffer (see test_random() for why). */
+/*
+ * Stamps of test_restart(): two runs of equal stamps, each shorter than a
+ * sub-buffer (see test_random() for why).
+ */
 static uint64_t restart_ts(uint32_t i)
 {
 	return T0 + (i < 12 ? i :
