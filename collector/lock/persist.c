@@ -1134,6 +1134,7 @@ int lock_persist_resume(struct consumer *c, uint64_t token)
 	struct lock_engine *e = container_of(c, struct lock_engine, consumer);
 	struct lock_persist *p = e->persist;
 	char path[4096], err[256];
+	size_t n_nodes = 0;
 
 	p->gen = token;
 	if (!token)
@@ -1149,9 +1150,10 @@ int lock_persist_resume(struct consumer *c, uint64_t token)
 			path, err);
 		return 0;
 	}
-	pr_notice(
-		"lock state %s loaded: %llu nodes, %llu resources, %llu holds",
-		path, (ull)e->n_nodes, (ull)e->st.resources, (ull)e->st.holds);
+	for (size_t i = 0; i < e->n_nodes; i++)
+		n_nodes += e->nodes[i] != NULL;
+	pr_notice("lock state %s loaded: %zu nodes, %llu resources, %llu holds",
+		  path, n_nodes, (ull)e->st.resources, (ull)e->st.holds);
 	for (size_t b = 0; e->res_changed && b < e->rtab_cap; b++)
 		for (struct lock_res *r = e->rtab[b]; r; r = r->hnext)
 			e->res_changed(e->res_changed_arg, r, e->watermark);
