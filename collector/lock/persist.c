@@ -50,16 +50,76 @@ typedef unsigned long long ull;
 
 /* --- writing --- */
 
+/*
+ * Holds and history entries are most of a snapshot: their lines are made
+ * by hand (printf's format parsing would cost more than the rest).
+ */
+#define HOLD_FIELDS 21
+
+/* V in decimal at @p; returns the end */
+static char *put_digits(char *p, uint64_t v)
+{
+	char d[20];
+	int n = 0;
+
+	do {
+		d[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (n)
+		*p++ = d[--n];
+	return p;
+}
+
+/* " V" */
+static char *put_u(char *p, uint64_t v)
+{
+	*p++ = ' ';
+	return put_digits(p, v);
+}
+
+/* " V" or " -V" */
+static char *put_s(char *p, int64_t v)
+{
+	*p++ = ' ';
+	if (v >= 0)
+		return put_digits(p, (uint64_t)v);
+	*p++ = '-';
+	return put_digits(p, -(uint64_t)v);
+}
+
 static void put_hold(FILE *f, const struct lock_hold *h)
 {
-	fprintf(f,
-		"hold %llu %u %llu %d %d %d %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu\n",
-		(ull)h->id, h->n->snap, (ull)h->holder, h->mode, h->open,
-		h->expired, h->uncertain, (ull)h->g_tai, (ull)h->g_eps,
-		(ull)h->g_lseq, (ull)h->r_tai, (ull)h->r_eps, (ull)h->r_lseq,
-		(ull)h->g_trace, (ull)h->r_trace, (ull)h->r_early,
-		(ull)h->g_dom, (ull)h->r_dom, (ull)h->end_max,
-		(ull)h->end_trace, (ull)h->end_dom);
+	const uint64_t v[HOLD_FIELDS] = {
+		h->id,	    h->n->snap, h->holder,    (uint64_t)h->mode,
+		h->open,    h->expired, h->uncertain, h->g_tai,
+		h->g_eps,   h->g_lseq,	h->r_tai,     h->r_eps,
+		h->r_lseq,  h->g_trace, h->r_trace,   h->r_early,
+		h->g_dom,   h->r_dom,	h->end_max,   h->end_trace,
+		h->end_dom,
+	};
+	char buf[8 + HOLD_FIELDS * 21], *p = buf + 4;
+
+	memcpy(buf, "hold", 4);
+	for (int i = 0; i < HOLD_FIELDS; i++)
+		p = put_u(p, v[i]);
+	*p++ = '\n';
+	fwrite(buf, 1, (size_t)(p - buf), f);
+}
+
+static void put_hist(FILE *f, const struct lock_hist *x)
+{
+	char buf[8 + 6 * 21], *p = buf + 1;
+
+	buf[0] = 'h';
+	p = put_u(p, x->seq);
+	p = put_u(p, x->tai);
+	p = put_u(p, x->eps);
+	p = put_u(p, x->holder);
+	p = put_u(p, x->kind);
+	p = put_s(p, x->mode);
+	*p++ = '\n';
+	fwrite(buf, 1, (size_t)(p - buf), f);
 }
 
 static void put_res(FILE *f, struct lock_res *r)
@@ -80,9 +140,7 @@ static void put_res(FILE *f, struct lock_res *r)
 			const struct lock_hist *x =
 				&g->ev[(g->head + i) % g->cap];
 
-			fprintf(f, "h %llu %llu %llu %llu %u %d\n", (ull)x->seq,
-				(ull)x->tai, (ull)x->eps, (ull)x->holder,
-				x->kind, x->mode);
+			put_hist(f, x);
 		}
 	}
 }
@@ -553,23 +611,83 @@ static void tail_add(struct lock_hold **head, struct lock_hold **tail,
 	*tail = h;
 }
 
+/* decimal digits at *@s (at least one), no overflow; false if not */
+static bool get_digits(const char **s, uint64_t *v)
+{
+	const char *p = *s;
+	uint64_t x = 0;
+
+	if (*p < '0' || *p > '9')
+		return false;
+	while (*p >= '0' && *p <= '9') {
+		unsigned int d = (unsigned int)(*p++ - '0');
+
+		if (x > (UINT64_MAX - d) / 10)
+			return false;
+		x = x * 10 + d;
+	}
+	*v = x;
+	*s = p;
+	return true;
+}
+
+/* " V" */
+static bool get_u(const char **s, uint64_t *v)
+{
+	const char *p = *s + 1;
+
+	if (**s != ' ' || !get_digits(&p, v))
+		return false;
+	*s = p;
+	return true;
+}
+
+/* " V" or " -V", within int */
+static bool get_int(const char **s, int *v)
+{
+	const char *p = *s + 1;
+	bool neg;
+	uint64_t x;
+
+	if (**s != ' ')
+		return false;
+	neg = *p == '-';
+	if (neg)
+		p++;
+	if (!get_digits(&p, &x) || x > INT32_MAX)
+		return false;
+	*v = neg ? -(int)x : (int)x;
+	*s = p;
+	return true;
+}
+
 static int ld_hold(struct loader *l, const char *s)
 {
 	struct lock_engine *e = l->e;
 	struct lock_res *r = l->cur;
-	unsigned int node;
-	int mode, open, expired, uncertain;
-	ull v[17];
+	uint64_t f[HOLD_FIELDS];
 	struct lock_hold *h, **t;
+	uint64_t v[17];
+	unsigned int node;
+	int mode, open, expired, uncertain, i;
 
-	if (!r || l->sorted ||
-	    sscanf(s,
-		   "%llu %u %llu %d %d %d %d %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu",
-		   &v[0], &node, &v[1], &mode, &open, &expired, &uncertain,
-		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9],
-		   &v[10], &v[11], &v[12], &v[13], &v[14], &v[15]) != 21 ||
-	    !node_at(l, node) || mode < 0 || mode >= (int)r->m->n_modes ||
-	    !v[0] || v[0] > e->next_hold_id || (open && expired) ||
+	for (i = 0; i < HOLD_FIELDS && get_u(&s, &f[i]); i++)
+		;
+	if (i < HOLD_FIELDS || *s || !r || l->sorted || f[1] > UINT32_MAX ||
+	    f[3] >= LOCK_MAX_MODES || f[4] > 1 || f[5] > 1 || f[6] > 1)
+		return bad(l, "bad hold record");
+	/* id node holder mode open expired uncertain, then the times */
+	node = (unsigned int)f[1];
+	mode = (int)f[3];
+	open = (int)f[4];
+	expired = (int)f[5];
+	uncertain = (int)f[6];
+	v[0] = f[0];
+	v[1] = f[2];
+	for (i = 7; i < HOLD_FIELDS; i++)
+		v[i - 5] = f[i];
+	if (!node_at(l, node) || mode >= (int)r->m->n_modes || !v[0] ||
+	    v[0] > e->next_hold_id || (open && expired) ||
 	    (open && l->closed_tail))
 		return bad(l, "bad hold record");
 	t = grow(l->holds, &l->cap_holds, l->n_holds, sizeof(*t));
@@ -657,14 +775,13 @@ static int ld_ring(struct loader *l, const char *s)
 
 static int ld_hist(struct loader *l, const char *s)
 {
-	ull seq, tai, eps, holder;
-	unsigned int kind;
+	uint64_t seq, tai, eps, holder, kind;
 	int mode;
 
-	if (!l->ring_left ||
-	    sscanf(s, "%llu %llu %llu %llu %u %d", &seq, &tai, &eps, &holder,
-		   &kind, &mode) != 6 ||
-	    kind >= LOCK_EV_MAX || mode < -1 || mode >= LOCK_MAX_MODES)
+	if (!l->ring_left || !get_u(&s, &seq) || !get_u(&s, &tai) ||
+	    !get_u(&s, &eps) || !get_u(&s, &holder) || !get_u(&s, &kind) ||
+	    !get_int(&s, &mode) || *s || kind >= LOCK_EV_MAX || mode < -1 ||
+	    mode >= LOCK_MAX_MODES)
 		return bad(l, "bad history entry");
 	l->ring_left--;
 	if (l->ring_skip) {
@@ -826,44 +943,51 @@ static int ld_fcall(struct loader *l, const char *s)
 	return 0;
 }
 
-static int ld_line(struct loader *l, char *line)
+static bool kw_is(const char *line, size_t kw, const char *name)
 {
-	char *sp = strchr(line, ' ');
+	return strlen(name) == kw && !memcmp(line, name, kw);
+}
+
+static int ld_line(struct loader *l, const char *line)
+{
+	/* the fields start with their space (sscanf skips it too) */
+	const char *sp = strchr(line, ' ');
+	size_t kw;
 	ull v;
 
 	if (!sp)
 		return bad(l, "unknown record");
-	*sp++ = 0;
-	if (!strcmp(line, "engine"))
+	kw = (size_t)(sp - line);
+	if (kw_is(line, kw, "engine"))
 		return ld_engine(l, sp);
 	if (!l->have_engine)
 		return bad(l, "no engine record first");
-	if (!strcmp(line, "node"))
+	if (kw_is(line, kw, "node"))
 		return ld_node(l, sp);
-	if (!strcmp(line, "vc"))
+	if (kw_is(line, kw, "vc"))
 		return ld_vc(l, sp);
-	if (!strcmp(line, "res"))
+	if (kw_is(line, kw, "res"))
 		return l->sorted ? bad(l, "resource after fifo or pair") :
 				   ld_res(l, sp);
-	if (!strcmp(line, "hold"))
+	if (kw_is(line, kw, "hold"))
 		return ld_hold(l, sp);
-	if (!strcmp(line, "ring"))
+	if (kw_is(line, kw, "ring"))
 		return ld_ring(l, sp);
-	if (!strcmp(line, "h"))
+	if (kw_is(line, kw, "h"))
 		return ld_hist(l, sp);
 	if (l->ring_left)
 		return bad(l, "history ring cut short");
-	if (!strcmp(line, "fifo"))
+	if (kw_is(line, kw, "fifo"))
 		return ld_fifo(l, sp);
-	if (!strcmp(line, "pair"))
+	if (kw_is(line, kw, "pair"))
 		return ld_pair(l, sp);
-	if (!strcmp(line, "msg"))
+	if (kw_is(line, kw, "msg"))
 		return ld_msg(l, sp);
-	if (!strcmp(line, "lkb"))
+	if (kw_is(line, kw, "lkb"))
 		return ld_lkb(l, sp);
-	if (!strcmp(line, "fcall"))
+	if (kw_is(line, kw, "fcall"))
 		return ld_fcall(l, sp);
-	if (!strcmp(line, "fdropped")) {
+	if (kw_is(line, kw, "fdropped")) {
 		if (sscanf(sp, "%llu", &v) != 1)
 			return bad(l, "bad fdropped record");
 		lock_flock_set_dropped(l->e, v);
