@@ -1069,11 +1069,16 @@ static char *read_file(const char *path, size_t *len)
 static int check_file(char *buf, size_t len, char **body, char *err,
 		      size_t errlen)
 {
-	char *end, *nl;
+	char *end, *nl, first[32];
 	ull sum;
 	int version;
 
 	if (sscanf(buf, SNAP_MAGIC " %d", &version) != 1) {
+		snprintf(err, errlen, "not a lock state file");
+		goto bad;
+	}
+	snprintf(first, sizeof(first), "%s %d\n", SNAP_MAGIC, SNAP_VERSION);
+	if (version == SNAP_VERSION && strncmp(buf, first, strlen(first))) {
 		snprintf(err, errlen, "not a lock state file");
 		goto bad;
 	}
