@@ -15,7 +15,9 @@
 #     it: no verdict.
 #  3. the snapshot the checkpoint names is damaged: a warning, the
 #     collector runs and serves agents.
-# usage: test_lock_restart.py COLLECTOR LOADGEN NETRV_PKI [CASE...]
+#  4. the DA models (models/dlm_lock.dot) keep no instances across a
+#     restart: node0's unlock after it must not be a protocol violation.
+# usage: test_lock_restart.py COLLECTOR LOADGEN NETRV_PKI MODELS_DIR [CASE...]
 import json
 import os
 import re
@@ -46,7 +48,7 @@ def free_port():
 
 
 class Rig:
-    def __init__(self, collector, loadgen, pki):
+    def __init__(self, collector, loadgen, pki, models=None):
         self.collector, self.loadgen, self.pki = collector, loadgen, pki
         self.tmp = tempfile.mkdtemp(prefix='netrv-lockrestart-%d-' %
                                     os.getpid())
@@ -74,6 +76,10 @@ checkpoint_interval = 100ms
 verdict_log = {self.path('verdicts.jsonl')}
 [http]
 port = {self.http_port}
+''')
+            if models:
+                f.write(f'''[model dlm_lock]
+dot = {models}/dlm_lock.dot
 ''')
         self.logs = 0
 
@@ -260,12 +266,32 @@ def damaged(rig):
           name + ': the damaged snapshot is replaced and removed')
 
 
+def models_restart(rig):
+    """Case 4: a DLM lock taken before the restart, released after it."""
+    name = 'DA model across a restart'
+    rig.start()
+    a = rig.agent(0, 2000, 100)
+    check(rig.wait_holders(['node0']), name + ': node0 holds R')
+    check(rig.wait_checkpoint(), name + ': a checkpoint after the grant')
+    rig.stop(signal.SIGTERM)
+    rig.start()
+    out, _ = a.communicate(timeout=120)
+    check(a.returncode == 0, name + ': agent done')
+    check(rig.wait_holders([]), name + ': R free at the end')
+    rig.stop(signal.SIGTERM)
+    vs = rig.verdicts()
+    check(not vs, name + ': no verdict (%s)' %
+          [(v['class'], v.get('reason')) for v in vs])
+
+
 def main():
-    collector, loadgen, pki = sys.argv[1:4]
-    cases = sys.argv[4:] or ['sigterm', 'kill9', 'released', 'damaged']
+    collector, loadgen, pki, models = sys.argv[1:5]
+    cases = sys.argv[5:] or ['sigterm', 'kill9', 'released', 'damaged',
+                             'models']
     keep = os.environ.get('NETRV_KEEP')
     for case in cases:
-        rig = Rig(collector, loadgen, pki)
+        rig = Rig(collector, loadgen, pki,
+                  models if case == 'models' else None)
         try:
             if case == 'sigterm':
                 held_across(rig, signal.SIGTERM, 'SIGTERM restart')
@@ -275,6 +301,8 @@ def main():
                 released_before(rig)
             elif case == 'damaged':
                 damaged(rig)
+            elif case == 'models':
+                models_restart(rig)
         except Exception as e:  # report, and still clean up
             check(False, '%s: %r' % (case, e))
         finally:
