@@ -813,7 +813,8 @@ static int holds_done(struct loader *l)
 {
 	if (l->sorted)
 		return 0;
-	qsort(l->holds, l->n_holds, sizeof(*l->holds), by_id);
+	if (l->n_holds)
+		qsort(l->holds, l->n_holds, sizeof(*l->holds), by_id);
 	l->sorted = true;
 	l->cur = NULL;
 	for (size_t i = 1; i < l->n_holds; i++)
