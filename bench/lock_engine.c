@@ -19,7 +19,10 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lock/harness.h"
 
@@ -49,6 +52,53 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct cnode *snap_nodes;
+static unsigned int snap_n;
+
+static const struct cnode *snap_find(void *arg, const char *name)
+{
+	(void)arg;
+	for (unsigned int i = 0; i < snap_n; i++)
+		if (!strcmp(snap_nodes[i].name, name))
+			return &snap_nodes[i];
+	return NULL;
+}
+
+/*
+ * NETRV_BENCH_SNAPSHOT=DIR: the cost of a checkpoint's lock state (written
+ * on the merge's thread) and of loading it at start, for the table now.
+ */
+static void snapshot(struct lock_engine *e, const struct lock_engine_conf *conf,
+		     struct cnode *nodes, unsigned int n_nodes)
+{
+	const char *dir = getenv("NETRV_BENCH_SNAPSHOT");
+	char path[4096], err[256];
+	struct lock_engine *b;
+	struct stat sb;
+	double t0, ts, tl;
+
+	if (!dir)
+		return;
+	snprintf(path, sizeof(path), "%s/.lock-state.bench", dir);
+	t0 = now();
+	if (lock_engine_save(e, path))
+		return;
+	ts = now() - t0;
+	b = lock_engine_create(conf);
+	snap_nodes = nodes;
+	snap_n = n_nodes;
+	t0 = now();
+	if (!b || lock_engine_load(b, path, snap_find, NULL, err, sizeof(err)))
+		fprintf(stderr, "load: %s\n", err);
+	tl = now() - t0;
+	stat(path, &sb);
+	printf("     snapshot: %lld bytes, save (with fsync) %.1f ms, load %.1f ms\n",
+	       (long long)sb.st_size, ts * 1e3, tl * 1e3);
+	lock_engine_destroy(b);
+	if (!getenv("NETRV_BENCH_KEEP"))
+		unlink(path);
 }
 
 static void run(unsigned int n_nodes, uint64_t events, unsigned int n_res,
@@ -141,6 +191,7 @@ static void run(unsigned int n_nodes, uint64_t events, unsigned int n_res,
 	       st.safe_causal,
 	       st.verdicts[VERDICT_POSSIBLE] + st.verdicts[VERDICT_DEFINITE],
 	       st.holds);
+	snapshot(e, &conf, nodes, n_nodes);
 	lock_engine_destroy(e);
 	free(nodes);
 	free(names);

@@ -107,6 +107,13 @@ struct consumer_ops {
 	 * (the collector does not start).
 	 */
 	int (*resume)(struct consumer *c, uint64_t token);
+	/*
+	 * Optional: the checkpoint holding the token this consumer's last
+	 * checkpoint() gave is now durable; what older ones needed may go.
+	 * (A checkpoint that fails after checkpoint() was called is not
+	 * followed by committed(): the one before stays the durable one.)
+	 */
+	void (*committed)(struct consumer *c);
 };
 
 struct consumer {

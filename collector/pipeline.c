@@ -255,6 +255,10 @@ static int take_checkpoint(struct pipeline *p)
 		merge_get_stats(p->merge, &st);
 		p->released_at_ckpt = st.released + st.late;
 		p->checkpoints++;
+		for (struct consumer *c = merge_consumers(p->merge); c;
+		     c = c->next)
+			if (c->ops->checkpoint && c->ops->committed)
+				c->ops->committed(c);
 	}
 out:
 	free(buf);

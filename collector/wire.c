@@ -66,6 +66,20 @@ static void archive_verdict(void *arg, const struct verdict *v,
 					      json);
 }
 
+/* The lock engine's snapshot names nodes; the merge knows them by then. */
+static const struct cnode *node_by_name(void *arg, const char *name)
+{
+	struct merge *m = arg;
+
+	for (uint32_t i = 0; i < merge_n_nodes(m); i++) {
+		const struct cnode *cn = merge_cnode(m, i);
+
+		if (!strcmp(cn->name, name))
+			return cn;
+	}
+	return NULL;
+}
+
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct wire *w = arg;
@@ -276,6 +290,11 @@ struct wire *wire_create(struct pipeline *p, const struct config *cfg,
 		goto fail;
 	}
 	w->engine = w->ls.engine;
+	if (lock_engine_persist(w->engine, config_string(cfg, "wal", "dir"),
+				node_by_name, pipeline_merge(p))) {
+		pr_err("out of memory");
+		goto fail;
+	}
 	if (load_models(w, cfg) || open_archive(w, cfg) ||
 	    start_http(w, cfg, base))
 		goto fail;

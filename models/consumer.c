@@ -72,6 +72,8 @@ struct models_consumer {
 	bool *node_lost; /* by node index: instances may be unknown */
 	uint32_t n_nodes;
 	bool any_lost;
+	/* the collector restarted: what every node did before is unknown */
+	bool restarted;
 };
 
 static struct models_consumer *to_mc(struct consumer *c)
@@ -619,7 +621,7 @@ static int note_node(struct models_consumer *mc, const struct cnode *node)
 		mc->node_lost = lost;
 		for (uint32_t i = mc->n_nodes; i < n; i++) {
 			names[i] = NULL;
-			lost[i] = false;
+			lost[i] = mc->restarted;
 		}
 		mc->n_nodes = n;
 	}
@@ -951,12 +953,40 @@ static void mc_watermark(struct consumer *c, uint64_t tai_ns)
 {
 }
 
+/*
+ * Instances are not kept across collector restarts, and the merge does not
+ * deliver again what was delivered before the checkpoint.  The token is
+ * only there to be told, by resume(), that this is a restart.
+ */
+static int mc_checkpoint(struct consumer *c, uint64_t *token)
+{
+	*token = 0;
+	return 0;
+}
+
+/* A restart: every node counts as having lost events (see mc_loss). */
+static int mc_resume(struct consumer *c, uint64_t token)
+{
+	struct models_consumer *mc = to_mc(c);
+
+	mc->restarted = true;
+	mc->any_lost = true;
+	for (uint32_t i = 0; i < mc->n_nodes; i++)
+		mc->node_lost[i] = true;
+	if (mc->n_mons)
+		pr_notice(
+			"collector restarted: DA model instances are not kept; those begun before the restart are checked once they return to their initial state");
+	return 0;
+}
+
 static const struct consumer_ops models_ops = {
 	.event = mc_event,
 	.loss = mc_loss,
 	.node_state = mc_node_state,
 	.watermark = mc_watermark,
 	.destroy = mc_destroy,
+	.checkpoint = mc_checkpoint,
+	.resume = mc_resume,
 };
 
 struct consumer *models_consumer_create(models_violation_fn fn, void *arg)

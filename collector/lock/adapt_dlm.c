@@ -60,7 +60,7 @@ struct dlm_state {
 	struct dlm_lkb *free;
 };
 
-static const char dlm_domain[] = "dlm";
+const char lock_dlm_domain[] = "dlm";
 
 int lock_dlm_init(struct lock_engine *e)
 {
@@ -237,7 +237,7 @@ static void lock_start(struct lock_engine *e, struct lctx *c,
 		l = NULL;
 	}
 	if (!l) {
-		r = lockt_res_get(e, dlm_domain, &lock_matrix_dlm, ls,
+		r = lockt_res_get(e, lock_dlm_domain, &lock_matrix_dlm, ls,
 				  ev->vals[f[F_NAME]].bytes,
 				  ev->vals[f[F_NAME]].len);
 		if (!r || !(l = lkb_new(e, c->n, ls, id, r))) {
@@ -273,7 +273,7 @@ static void unknown_release(struct lock_engine *e, struct lctx *c,
 
 	if (fname < 0 || !c->n->gaps)
 		return;
-	r = lockt_res_get(e, dlm_domain, &lock_matrix_dlm, ls,
+	r = lockt_res_get(e, lock_dlm_domain, &lock_matrix_dlm, ls,
 			  ev->vals[fname].bytes, ev->vals[fname].len);
 	if (!r)
 		return;
@@ -398,4 +398,67 @@ void lock_dlm_event(struct lock_engine *e, struct lctx *c,
 	default:
 		break;
 	}
+}
+
+/* --- snapshot (persist.c) --- */
+
+static int lkb_order(const void *a, const void *b)
+{
+	const struct dlm_lkb *x = *(const struct dlm_lkb *const *)a;
+	const struct dlm_lkb *y = *(const struct dlm_lkb *const *)b;
+
+	if (x->n->snap != y->n->snap)
+		return x->n->snap < y->n->snap ? -1 : 1;
+	if (x->ls != y->ls)
+		return x->ls < y->ls ? -1 : 1;
+	return x->lkb < y->lkb ? -1 : x->lkb > y->lkb;
+}
+
+int lock_dlm_save(const struct lock_engine *e, FILE *f)
+{
+	const struct dlm_state *d = e->dlm;
+	const struct dlm_lkb **all = malloc((d->len + 1) * sizeof(*all));
+	size_t n = 0;
+
+	if (!all)
+		return -1;
+	for (size_t i = 0; i < d->cap; i++)
+		for (const struct dlm_lkb *l = d->tab[i]; l; l = l->hnext)
+			all[n++] = l;
+	/* in a canonical order: the same state writes the same bytes */
+	qsort(all, n, sizeof(*all), lkb_order);
+	for (size_t i = 0; i < n; i++) {
+		const struct dlm_lkb *l = all[i];
+
+		fprintf(f, "lkb %u %u %u %u %llu %d %d %d\n", l->n->snap, l->ls,
+			l->lkb, l->res->snap,
+			(unsigned long long)(l->hold ? l->hold->id : 0), l->gr,
+			l->rq, l->alt);
+	}
+	free(all);
+	return 0;
+}
+
+int lock_dlm_restore(struct lock_engine *e, struct lnode *n, uint32_t ls,
+		     uint32_t lkb, struct lock_res *r, struct lock_hold *hold,
+		     int gr, int rq, int alt)
+{
+	struct dlm_lkb *l;
+
+	if (lkb_find(e->dlm, n, ls, lkb) || gr < -1 || rq < -1 || alt < -1 ||
+	    gr >= (int)lock_matrix_dlm.n_modes ||
+	    rq >= (int)lock_matrix_dlm.n_modes ||
+	    alt >= (int)lock_matrix_dlm.n_modes ||
+	    r->domain != lock_dlm_domain) {
+		errno = EINVAL;
+		return -1;
+	}
+	l = lkb_new(e, n, ls, lkb, r);
+	if (!l)
+		return -1;
+	l->hold = hold;
+	l->gr = gr;
+	l->rq = rq;
+	l->alt = alt;
+	return 0;
 }

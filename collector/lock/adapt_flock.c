@@ -309,3 +309,76 @@ void lock_flock_event(struct lock_engine *e, struct lctx *c,
 	}
 	lockt_res_put(e, res);
 }
+
+/* --- snapshot (persist.c) --- */
+
+static int call_order(const void *a, const void *b)
+{
+	const struct flock_call *x = *(const struct flock_call *const *)a;
+	const struct flock_call *y = *(const struct flock_call *const *)b;
+
+	if (x->node != y->node)
+		return x->node < y->node ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+int lock_flock_save(const struct lock_engine *e, FILE *f)
+{
+	const struct flock_state *s = e->flock;
+	const struct flock_call **all = malloc((s->n + 1) * sizeof(*all));
+	size_t n = 0;
+
+	if (!all)
+		return -1;
+	fprintf(f, "fdropped %llu\n", (unsigned long long)s->dropped);
+	for (size_t i = 0; i < s->cap; i++)
+		for (const struct flock_call *c = s->tab[i]; c; c = c->next)
+			all[n++] = c;
+	/* in a canonical order (node index order is snapshot order) */
+	qsort(all, n, sizeof(*all), call_order);
+	for (size_t i = 0; i < n; i++) {
+		const struct flock_call *c = all[i];
+
+		fprintf(f, "fcall %u %u %llu %llu %llu %llu %llu\n",
+			e->nodes[c->node]->snap, c->pid,
+			(unsigned long long)c->lseq, (unsigned long long)c->tai,
+			(unsigned long long)c->eps,
+			(unsigned long long)c->trace,
+			(unsigned long long)c->dom);
+	}
+	free(all);
+	return 0;
+}
+
+void lock_flock_set_dropped(struct lock_engine *e, uint64_t dropped)
+{
+	((struct flock_state *)e->flock)->dropped = dropped;
+}
+
+int lock_flock_restore(struct lock_engine *e, struct lnode *n, uint32_t pid,
+		       uint64_t lseq, uint64_t tai, uint64_t eps,
+		       uint64_t trace, uint64_t dom)
+{
+	struct flock_state *s = e->flock;
+	struct flock_call **pp = slot(s, n->cn->index, pid), *call;
+
+	if (*pp || s->n >= FLOCK_CALLS_MAX) {
+		errno = EINVAL; /* twice, or more than can be */
+		return -1;
+	}
+	call = malloc(sizeof(*call));
+	if (!call)
+		return -1;
+	*call = (struct flock_call){ .node = n->cn->index,
+				     .pid = pid,
+				     .lseq = lseq,
+				     .tai = tai,
+				     .eps = eps,
+				     .trace = trace,
+				     .dom = dom };
+	*pp = call;
+	s->n++;
+	if (s->n * 2 > s->cap)
+		grow(s);
+	return 0;
+}

@@ -16,7 +16,7 @@
 
 enum { F_NAME, F_MODE, F_HOLDER, F_MATCH };
 
-static const char user_domain[] = "user";
+const char lock_user_domain[] = "user";
 
 static int mode_of(const struct lock_matrix *m, const struct cevent *ev, int f)
 {
@@ -86,7 +86,7 @@ void lock_user_event(struct lock_engine *e, struct lctx *c,
 						    v->len) :
 				    v->u;
 	}
-	res = lockt_res_get(e, user_domain, &e->user_matrix, 0, key, len);
+	res = lockt_res_get(e, lock_user_domain, &e->user_matrix, 0, key, len);
 	if (!res)
 		return;
 	h = lockt_find(res, c->n, holder);

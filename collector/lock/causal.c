@@ -512,3 +512,39 @@ void lock_causal_watermark(struct lock_engine *e, uint64_t w)
 	while ((m = e->mold) && m->born_tai + e->conf.msg_timeout_ns < w)
 		msg_del(e, m);
 }
+
+int lock_causal_restore_msg(struct lock_engine *e,
+			    const uint64_t key[LOCK_PAIR_KEYS + 1],
+			    bool is_recv, const struct cnode *node,
+			    uint64_t tai, uint64_t eps, uint64_t lseq,
+			    uint64_t born_tai, const uint64_t *vc)
+{
+	struct lnode n = { .cn = node, .vc = (uint64_t *)vc };
+	struct lctx c = { .n = &n, .tai = tai, .eps = eps, .lseq = lseq };
+	struct lock_msg *m;
+
+	m = msg_add(e, key, key_hash(key), is_recv, &c);
+	if (!m)
+		return -1;
+	m->born_tai = born_tai;
+	return 0;
+}
+
+void lock_causal_held(const struct lnode *n, uint64_t *count, uint64_t *from,
+		      uint64_t *to)
+{
+	*count = 0;
+	*from = UINT64_MAX;
+	*to = 0;
+	for (size_t i = 0; i < n->pend_len; i++) {
+		const struct cevent *ev = &n->pend[n->pend_head + i].ev;
+
+		if (!ev->type)
+			continue; /* news: it says itself what is unknown */
+		(*count)++;
+		if (ev->tai_ns < *from)
+			*from = ev->tai_ns;
+		if (ev->tai_ns > *to)
+			*to = ev->tai_ns;
+	}
+}

@@ -445,6 +445,18 @@ static const struct consumer_ops lock_consumer_ops = {
 	.destroy = op_destroy,
 };
 
+/* After lock_engine_persist(): the state outlives the process. */
+const struct consumer_ops lock_consumer_ops_persist = {
+	.event = op_event,
+	.loss = op_loss,
+	.node_state = op_node_state,
+	.watermark = op_watermark,
+	.destroy = op_destroy,
+	.checkpoint = lock_persist_checkpoint,
+	.resume = lock_persist_resume,
+	.committed = lock_persist_committed,
+};
+
 /* --- verdicts --- */
 
 void lock_verdict_clocks(struct verdict *v, const struct cnode *a,
@@ -557,21 +569,8 @@ struct lock_engine *lock_engine_create(const struct lock_engine_conf *conf)
 	return e;
 }
 
-void lock_engine_destroy(struct lock_engine *e)
+static void nodes_free(struct lock_engine *e)
 {
-	struct verdict_sink *s, *sn;
-
-	if (!e)
-		return;
-	for (s = e->sinks; s; s = sn) {
-		sn = s->next;
-		if (s->destroy)
-			s->destroy(s);
-	}
-	lock_dlm_destroy(e);
-	lock_flock_destroy(e);
-	lock_causal_destroy(e);
-	lock_table_destroy(e);
 	for (size_t i = 0; i < e->n_nodes; i++) {
 		struct lnode *n = e->nodes[i];
 
@@ -583,6 +582,61 @@ void lock_engine_destroy(struct lock_engine *e)
 		free(n);
 	}
 	free(e->nodes);
+	e->nodes = NULL;
+	e->n_nodes = 0;
+	e->vc_cap = 0;
+}
+
+int lock_engine_clear(struct lock_engine *e)
+{
+	lock_dlm_destroy(e);
+	lock_flock_destroy(e);
+	lock_causal_destroy(e);
+	lock_table_destroy(e);
+	nodes_free(e);
+	e->rtab = NULL;
+	e->rtab_cap = 0;
+	e->res_free = NULL;
+	e->hold_free = NULL;
+	e->pair_free = NULL;
+	e->fifo_head = e->fifo_tail = NULL;
+	e->open_pairs = NULL;
+	e->hring_free = NULL;
+	e->hist_tmp = NULL;
+	e->hist_tmp_cap = 0;
+	e->hist_seq = 0;
+	e->mtab = NULL;
+	e->mtab_cap = e->n_msgs = 0;
+	e->msg_free = e->mold = e->mnew = NULL;
+	e->n_blocked = e->n_ready = 0;
+	e->eps_max = e->conf.eps_floor_ns;
+	e->watermark = 0;
+	e->eps_warned = false;
+	e->next_hold_id = 0;
+	e->st.resources = e->st.holds = 0;
+	if (lock_table_init(e) < 0 || lock_causal_init(e) < 0 ||
+	    lock_dlm_init(e) < 0 || lock_flock_init(e) < 0)
+		return -1;
+	return 0;
+}
+
+void lock_engine_destroy(struct lock_engine *e)
+{
+	struct verdict_sink *s, *sn;
+
+	if (!e)
+		return;
+	for (s = e->sinks; s; s = sn) {
+		sn = s->next;
+		if (s->destroy)
+			s->destroy(s);
+	}
+	lock_persist_destroy(e);
+	lock_dlm_destroy(e);
+	lock_flock_destroy(e);
+	lock_causal_destroy(e);
+	lock_table_destroy(e);
+	nodes_free(e);
 	free(e->tcache);
 	free(e->scratch);
 	free(e->json);

@@ -236,6 +236,44 @@ struct lock_engine;
 struct lock_engine *lock_engine_create(const struct lock_engine_conf *conf);
 void lock_engine_destroy(struct lock_engine *e);
 
+/**
+ * lock_engine_persist - keep the engine's state across collector restarts
+ * @dir: directory for the snapshot files (the collector's WAL directory,
+ *	 locked by it), copied
+ * @node: the collector's node called @name, or NULL if there is none; used
+ *	  by resume (the merge knows the checkpointed nodes by then)
+ *
+ * From now on the engine's consumer has checkpoint(), resume() and
+ * committed(): each checkpoint writes DIR/.lock-state.GEN (see README.md,
+ * "Restarts") and gives GEN as its token.  Call before pipeline_start().
+ * Return: 0, or -1 with errno ENOMEM.
+ */
+int lock_engine_persist(struct lock_engine *e, const char *dir,
+			const struct cnode *(*node)(void *arg,
+						    const char *name),
+			void *arg);
+
+/**
+ * lock_engine_save - write the snapshot of @e's state to @path (atomically:
+ * PATH.tmp, fsync, rename, fsync of the directory)
+ *
+ * Return: 0, or -1 with errno (and a message logged).
+ */
+int lock_engine_save(struct lock_engine *e, const char *path);
+
+/**
+ * lock_engine_load - replace @e's state by the snapshot in @path
+ * @node: as for lock_engine_persist()
+ * @err: why it failed (at least 128 bytes)
+ *
+ * @e must not have seen events yet.  On failure @e is left empty (as
+ * created).  Return: 0, or -1 with errno (ENOENT: no such file; EINVAL:
+ * damaged, another version, or naming a node @node does not know).
+ */
+int lock_engine_load(struct lock_engine *e, const char *path,
+		     const struct cnode *(*node)(void *arg, const char *name),
+		     void *arg, char *err, size_t len);
+
 /** lock_engine_consumer - the consumer to register with the merge */
 struct consumer *lock_engine_consumer(struct lock_engine *e);
 

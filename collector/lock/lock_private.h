@@ -9,9 +9,12 @@
  *   compat.c   compatibility matrices
  *   adapt_*.c  dlm, flock, user adapters
  *   verdict.c  verdict JSON
+ *   persist.c  snapshots at checkpoints, loaded at resume
  */
 #ifndef NETRV_COLLECTOR_LOCK_PRIVATE_H
 #define NETRV_COLLECTOR_LOCK_PRIVATE_H
+
+#include <stdio.h>
 
 #include "evpack.h"
 #include "lock.h"
@@ -71,6 +74,7 @@ struct lnode {
 	/* flock adapter: tasks inside flock(2) now; sys_exit_flock seen */
 	uint32_t flock_inflight;
 	bool flock_exits;
+	uint32_t snap; /* index in the snapshot being written (persist.c) */
 };
 
 /* Context of one delivered event. */
@@ -114,6 +118,7 @@ struct lock_res {
 	struct lock_hold *closed; /* released holds kept, newest first */
 	uint32_t n_mode[LOCK_MAX_MODES]; /* holds (open and kept) by mode */
 	struct lock_hring *rings; /* history: one ring per node */
+	uint32_t snap; /* index in the snapshot being written (persist.c) */
 	uint16_t key_len;
 	uint8_t key[LOCK_KEY_MAX];
 };
@@ -257,6 +262,8 @@ struct lock_engine {
 	struct evpack_value *scratch; /* replay of held-back events */
 	size_t scratch_cap;
 	int depth; /* recursion guard for delivery */
+
+	struct lock_persist *persist; /* snapshots, NULL: none (persist.c) */
 };
 
 /* engine.c */
@@ -269,6 +276,17 @@ void lock_verdict_clocks(struct verdict *v, const struct cnode *a,
 			 const struct cnode *b);
 const struct lock_tinfo *lock_tinfo_get(struct lock_engine *e,
 					const Netrv__EventType *t);
+
+/* drop every piece of state (nodes, tables, adapters); keep conf, sinks */
+int lock_engine_clear(struct lock_engine *e);
+
+/* persist.c */
+void lock_persist_destroy(struct lock_engine *e);
+int lock_persist_checkpoint(struct consumer *c, uint64_t *token);
+int lock_persist_resume(struct consumer *c, uint64_t token);
+void lock_persist_committed(struct consumer *c);
+/* engine.c: the consumer ops with the three above */
+extern const struct consumer_ops lock_consumer_ops_persist;
 
 /* causal.c */
 int lock_causal_init(struct lock_engine *e);
@@ -295,6 +313,15 @@ void lock_node_news(struct lock_engine *e, struct lnode *n, unsigned int what,
 void lock_causal_watermark(struct lock_engine *e, uint64_t w);
 uint64_t lock_causal_horizon(struct lock_engine *e, uint64_t w);
 int lock_vc_grow(struct lock_engine *e, uint32_t need);
+/* @n's held-back events: how many, their TAI range */
+void lock_causal_held(const struct lnode *n, uint64_t *count, uint64_t *from,
+		      uint64_t *to);
+/* snapshot: a message as if just added; @vc: e->vc_cap entries (sends) */
+int lock_causal_restore_msg(struct lock_engine *e,
+			    const uint64_t key[LOCK_PAIR_KEYS + 1],
+			    bool is_recv, const struct cnode *node,
+			    uint64_t tai, uint64_t eps, uint64_t lseq,
+			    uint64_t born_tai, const uint64_t *vc);
 
 /* table.c */
 int lock_table_init(struct lock_engine *e);
@@ -322,6 +349,9 @@ void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 /* @n said Goodbye: its open holds may end unseen (no verdict) */
 void lockt_node_down(struct lock_engine *e, struct lnode *n);
 void lockt_fill_res(struct verdict *v, const struct lock_res *r);
+/* snapshot: pair @a (granted first) and @b as a new pair */
+void lockt_pair_restore(struct lock_engine *e, struct lock_hold *a,
+			struct lock_hold *b, unsigned int hb);
 
 /* decide.c */
 struct decide_ev {
@@ -339,7 +369,8 @@ void lock_dlm_destroy(struct lock_engine *e);
 void lock_dlm_event(struct lock_engine *e, struct lctx *c,
 		    const struct cevent *ev, const struct lock_tinfo *ti,
 		    unsigned int r);
-extern const char lock_flock_domain[]; /* lock_res.domain of flock locks */
+/* lock_res.domain of each adapter's resources (compared as pointers) */
+extern const char lock_dlm_domain[], lock_flock_domain[], lock_user_domain[];
 int lock_flock_init(struct lock_engine *e);
 void lock_flock_destroy(struct lock_engine *e);
 void lock_flock_event(struct lock_engine *e, struct lctx *c,
@@ -351,6 +382,17 @@ void lock_flock_syscall(struct lock_engine *e, struct lctx *c,
 			unsigned int r);
 /* @n lost events or went away: forget its tasks' flock(2) calls */
 void lock_flock_node_gap(struct lock_engine *e, struct lnode *n);
+/* snapshot: write the adapter's state (-1: out of memory); put back one
+ * piece of it */
+int lock_dlm_save(const struct lock_engine *e, FILE *f);
+int lock_dlm_restore(struct lock_engine *e, struct lnode *n, uint32_t ls,
+		     uint32_t lkb, struct lock_res *r, struct lock_hold *hold,
+		     int gr, int rq, int alt);
+int lock_flock_save(const struct lock_engine *e, FILE *f);
+void lock_flock_set_dropped(struct lock_engine *e, uint64_t dropped);
+int lock_flock_restore(struct lock_engine *e, struct lnode *n, uint32_t pid,
+		       uint64_t lseq, uint64_t tai, uint64_t eps,
+		       uint64_t trace, uint64_t dom);
 void lock_user_event(struct lock_engine *e, struct lctx *c,
 		     const struct cevent *ev, const struct lock_tinfo *ti,
 		     unsigned int r);

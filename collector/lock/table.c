@@ -1035,3 +1035,9 @@ void lockt_node_gap(struct lock_engine *e, struct lnode *n, uint64_t from,
 		}
 	}
 }
+
+void lockt_pair_restore(struct lock_engine *e, struct lock_hold *a,
+			struct lock_hold *b, unsigned int hb)
+{
+	pair_new(e, a, b, hb);
+}
