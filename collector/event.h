@@ -96,7 +96,8 @@ struct consumer_ops {
 	 * make everything written so far durable and set *@token to a value
 	 * naming that point (e.g. a file offset).  The collector stores the
 	 * tokens atomically with the merge position it checkpoints.
-	 * Return 0, or -1 (this checkpoint is not taken).
+	 * Return 0, or -1 (this checkpoint is not taken; errno EAGAIN: not
+	 * now, by choice - the next one will be).
 	 */
 	int (*checkpoint)(struct consumer *c, uint64_t *token);
 	/*

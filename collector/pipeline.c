@@ -228,8 +228,12 @@ static int take_checkpoint(struct pipeline *p)
 		if (!c->ops->checkpoint)
 			continue;
 		if (c->ops->checkpoint(c, &token)) {
-			pr_err("consumer %s cannot checkpoint; will retry",
-			       c->name);
+			if (errno == EAGAIN)
+				pr_debug("consumer %s defers the checkpoint",
+					 c->name);
+			else
+				pr_err("consumer %s cannot checkpoint; will retry",
+				       c->name);
 			fclose(f);
 			goto out;
 		}

@@ -178,8 +178,8 @@ def on_r(v):
 def held_across(rig, sig, name):
     """Case 1: node0 holds R across the restart, node1 takes it."""
     rig.start()
-    # 2000 events at 100/s: R held from about 5 s to 15 s
-    a = rig.agent(0, 2000, 100)
+    # 2000 events at 200/s: R held from about 2.5 s to 7.5 s
+    a = rig.agent(0, 2000, 200)
     check(rig.wait_holders(['node0']), name + ': node0 holds R')
     check(rig.wait_checkpoint(), name + ': a checkpoint after the grant')
     rc = rig.stop(sig)
@@ -238,7 +238,7 @@ def damaged(rig):
     """Case 3: the snapshot named by the checkpoint is damaged."""
     name = 'damaged snapshot'
     rig.start()
-    a = rig.agent(0, 2000, 100)
+    a = rig.agent(0, 2000, 200)
     check(rig.wait_holders(['node0']), name + ': node0 holds R')
     rig.stop(signal.SIGTERM)
     m = re.search(r'^consumer lock (\d+)$', rig.checkpoint(), re.M)
@@ -270,7 +270,7 @@ def models_restart(rig):
     """Case 4: a DLM lock taken before the restart, released after it."""
     name = 'DA model across a restart'
     rig.start()
-    a = rig.agent(0, 2000, 100)
+    a = rig.agent(0, 2000, 200)
     check(rig.wait_holders(['node0']), name + ': node0 holds R')
     check(rig.wait_checkpoint(), name + ': a checkpoint after the grant')
     rig.stop(signal.SIGTERM)
