@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -630,6 +631,51 @@ out:
 	lock_engine_destroy(a.e);
 }
 
+/*
+ * Snapshots are paced by their cost: a checkpoint right after a save is
+ * deferred with EAGAIN, one 20 save-lengths later is taken.  5000 holds
+ * make a save take milliseconds, so the back-to-back call falls well
+ * inside the window even on a loaded machine.
+ */
+static void paced(void)
+{
+	struct evpack_value v[5] = { th_int(1), th_int(1), th_int(5), th_int(0),
+				     th_str("") };
+	struct timespec t0, t1, pause;
+	uint64_t tok = 0, tok2 = 0;
+	struct side a;
+	char name[32];
+	long long ns;
+
+	side_open(&a, nodes_a);
+	CHECK(!lock_engine_persist(a.e, dir, find_b, NULL));
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof(name), "paced-%d", i);
+		v[4] = th_str(name);
+		v[1] = th_int((uint64_t)i + 1);
+		v[2] = th_int(5);
+		v[3] = th_int(0);
+		th_send(a.c, &nodes_a[0], &t_start, (10 + 2 * (uint64_t)i) * US,
+			US, v);
+		v[2] = th_int(0);
+		th_send(a.c, &nodes_a[0], &t_ast, (11 + 2 * (uint64_t)i) * US,
+			US, v);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CHECK(!a.c->ops->checkpoint(a.c, &tok));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	errno = 0;
+	CHECK(a.c->ops->checkpoint(a.c, &tok2) == -1 && errno == EAGAIN);
+	ns = (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec - t0.tv_nsec;
+	ns = 25 * ns + 1000000;
+	pause.tv_sec = ns / 1000000000LL;
+	pause.tv_nsec = ns % 1000000000LL;
+	nanosleep(&pause, NULL);
+	CHECK(!a.c->ops->checkpoint(a.c, &tok2));
+	CHECK(tok2 == tok + 1);
+	lock_engine_destroy(a.e);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -639,6 +685,7 @@ int main(void)
 	REQUIRE(mkdtemp(dir));
 	types();
 	damaged();
+	paced();
 	prop();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd))
