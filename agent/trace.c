@@ -84,6 +84,7 @@ struct rb_meta {
 #define CARRY_MAGIC 0x3559524143524eULL /* "NRCARY5" */
 #define CARRY_MARK4 20 /* bytes per CPU in NRCARY3 and NRCARY4 */
 #define CARRY_MARK 28 /* bytes per CPU */
+#define CARRY_NO_ENTRIES UINT64_MAX /* a mark without meta->read */
 #define CARRY_CLEAN 1u /* written at a clean exit, after the last round */
 #define CARRY_READ 2u /* written by an agent in read mode */
 
@@ -1110,7 +1111,8 @@ uint64_t trace_take_peak(struct trace *t)
  * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus,
  * u32 flags (CARRY_*; not in "NRCARY3" carries), per CPU the mark (u64
  * sub-buffer stamp, u32 bytes taken, u64 stamp of the last record taken,
- * u64 meta->read after they were handed out: not in "NRCARY3/4"),
+ * u64 meta->read after they were handed out, CARRY_NO_ENTRIES if not
+ * known; not in "NRCARY3/4"),
  * u32 count, then per held record u64 ts, u32 cpu, u32 type, u32 len,
  * bytes.  Host byte order: a spool belongs to one machine.
  */
@@ -1119,7 +1121,7 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out, bool clean)
 	uint32_t n = (uint32_t)t->n_held, nc = (uint32_t)t->n_cpus;
 	uint32_t flags =
 		(clean ? CARRY_CLEAN : 0) | (t->use_read ? CARRY_READ : 0);
-	uint64_t magic = CARRY_MAGIC;
+	uint64_t magic = CARRY_MAGIC, no_entries = CARRY_NO_ENTRIES;
 	uint8_t *p;
 
 	out->len = 0;
@@ -1137,7 +1139,11 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out, bool clean)
 		memcpy(p, &t->cpus[c].cur_stamp, 8);
 		memcpy(p + 8, &t->cpus[c].cur_read, 4);
 		memcpy(p + 12, &t->cpus[c].last_ts, 8);
-		memcpy(p + 20, &t->cpus[c].cur_entries, 8);
+		/* a mark loaded from an NRCARY4 carry stays without one */
+		memcpy(p + 20,
+		       t->cpus[c].have_entries ? &t->cpus[c].cur_entries :
+						 &no_entries,
+		       8);
 	}
 	memcpy(p, &n, 4);
 	p += 4;
@@ -1223,9 +1229,11 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 		 * An older agent's mark has no read counter: the first round
 		 * knows the marked sub-buffer by its stamp alone (is_marked()).
 		 */
-		t->cpus[c].have_entries = magic == CARRY_MAGIC;
-		if (t->cpus[c].have_entries)
+		t->cpus[c].cur_entries = CARRY_NO_ENTRIES;
+		if (magic == CARRY_MAGIC)
 			memcpy(&t->cpus[c].cur_entries, p + 20, 8);
+		t->cpus[c].have_entries =
+			t->cpus[c].cur_entries != CARRY_NO_ENTRIES;
 		pr_debug(
 			"cpu%u: taken up to byte %u of the sub-buffer stamped %llu",
 			c, t->cpus[c].cur_read,
