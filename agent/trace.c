@@ -21,11 +21,15 @@
  * sub-buffer stays where it is until the next GET_READER, and survives the
  * agent.  Per CPU, the carry keeps a mark: which sub-buffer was taken last
  * (its header time stamp: the kernel numbers sub-buffers anew at every
- * mapping), up to which byte, and the stamp of the last record taken.
- * After a restart the reader sub-buffer is parsed again: if it is the
- * marked one, from the marked byte on, else from its start.  The caller
- * spools between rounds: each round takes at most one new sub-buffer per
- * CPU, so the sub-buffer before the marked one was taken whole.
+ * mapping), up to which byte, the kernel's count of consumed entries after
+ * the GET_READER that handed those bytes out (meta->read), and the stamp
+ * of the last record taken.  After a restart the reader sub-buffer is
+ * parsed again: if it is the marked one, from the marked byte on, else
+ * from its start.  The caller spools between rounds: each round takes at
+ * most one new sub-buffer per CPU, so the sub-buffer before the marked one
+ * was taken whole.  A header stamp alone does not tell the marked
+ * sub-buffer from the next one when both open with the same stamp: see
+ * is_marked() for how the counter does.
  *
  * The records of all CPUs are sorted into one local order.  A record is
  * released only when no CPU can still deliver an older one: for a CPU read
@@ -76,8 +80,11 @@ struct rb_meta {
 
 #define TRACE_MMAP_IOCTL_GET_READER _IO('R', 0x20)
 #define CARRY_MAGIC3 0x3359524143524eULL /* "NRCARY3": no flags */
-#define CARRY_MAGIC 0x3459524143524eULL /* "NRCARY4" */
-#define CARRY_MARK 20 /* bytes per CPU */
+#define CARRY_MAGIC4 0x3459524143524eULL /* "NRCARY4": no read counter */
+#define CARRY_MAGIC 0x3559524143524eULL /* "NRCARY5" */
+#define CARRY_MARK4 20 /* bytes per CPU in NRCARY3 and NRCARY4 */
+#define CARRY_MARK 28 /* bytes per CPU */
+#define CARRY_NO_ENTRIES UINT64_MAX /* a mark without meta->read */
 #define CARRY_CLEAN 1u /* written at a clean exit, after the last round */
 #define CARRY_READ 2u /* written by an agent in read mode */
 
@@ -93,6 +100,8 @@ struct trace_cpu {
 	uint32_t cur_id; /* its number in this mapping, UINT32_MAX: none */
 	uint64_t cur_stamp; /* its header time stamp, across mappings */
 	uint32_t cur_read; /* bytes of it taken */
+	uint64_t cur_entries; /* meta->read after they were handed out */
+	bool have_entries; /* cur_entries is known (not an NRCARY4 mark) */
 	uint64_t last_ts;
 	uint64_t got; /* bytes parsed since trace_take_peak() */
 	bool more; /* the last drain left data in the buffer */
@@ -662,6 +671,61 @@ static bool handed_out_all(const struct rb_meta *m)
 }
 
 /*
+ * First round after a restart, no GET_READER yet: is the reader sub-buffer
+ * (@page, bytes [0, @end) handed out) the marked one?  Its header stamp is
+ * the same (the caller checked); so is the next sub-buffer's when the
+ * marked one holds records of one stamp only and the next opens with it.
+ * The kernel's consumed-entries counter tells them apart: GET_READER
+ * advances meta->read over every data record it hands out (rb_advance_reader
+ * counts type_len <= 28: length-word records too, not padding, discarded
+ * records or time stamps, as subbuf_next() returns them), the value stored
+ * in the mark was read right after the GET_READER that handed out the
+ * marked bytes, and no one else consumes.  If the marked sub-buffer is still
+ * the reader, meta->read went on by exactly its records in [cur_read, end)
+ * (a killed agent may have taken more of it).  If a killed agent's
+ * GET_READER swapped another one in, it went on by all of that one's
+ * records, also those before cur_read (the rest of the marked one was
+ * taken and spooled: a round takes one sub-buffer and is spooled before
+ * the next), so the counts differ unless the other sub-buffer has no data
+ * record before cur_read, and then taking it for the marked one skips no
+ * record (only its missed-events count goes unreported).
+ *
+ * Degenerate cases: cur_read 0 (nothing of the marked one taken): the
+ * sub-buffer is parsed from its start either way, the answer only says
+ * whether its missed-events count is news.  meta->read behind the mark (the
+ * buffer was reset: a trace clock or buffer size change while the agent was
+ * down): never the marked one, parsed from its start; a reset empties the
+ * buffer, so nothing is sent twice.  Overrun (the writer overwrote
+ * sub-buffers while we were down) leaves the reader sub-buffer and
+ * meta->read alone: the count stays exact.  Another consumer of the
+ * instance's buffers (reading its trace_pipe) moves meta->read: the marked
+ * sub-buffer is then taken for another one and its first cur_read bytes
+ * are sent again (duplicates, no loss).  A malformed sub-buffer counts
+ * short: the same.  A mark without the counter (an NRCARY4 carry) falls
+ * back to the stamp alone, with the gap described above.
+ */
+static bool is_marked(const struct trace_cpu *tc, int c, const uint8_t *page,
+		      size_t len, uint32_t end)
+{
+	uint64_t read = __atomic_load_n(&tc->meta->read, __ATOMIC_ACQUIRE);
+	struct subbuf_iter it;
+	struct subbuf_rec r;
+	uint64_t n = 0;
+
+	if (!tc->have_entries)
+		return true;
+	if (read < tc->cur_entries || subbuf_load(&it, page, len) < 0)
+		return false;
+	while (subbuf_next(&it, &r) && r.off < end)
+		n += r.off >= tc->cur_read;
+	pr_debug(
+		"cpu%d: marked sub-buffer? %llu records after byte %u, %llu consumed since the mark",
+		c, (unsigned long long)n, tc->cur_read,
+		(unsigned long long)(read - tc->cur_entries));
+	return n == read - tc->cur_entries;
+}
+
+/*
  * The mapping's source: GET_READER, then the bytes of the reader sub-buffer
  * not taken before.  Return: 1 with @sb set, 0 if nothing new, -1 on error.
  * *caught_up: nothing is left in the buffer beyond what this hands out.
@@ -704,7 +768,11 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *caught_up,
 	sb->copy = false;
 	memcpy(&stamp, sb->page, sizeof(stamp)); /* set by its first record */
 	fresh = tc->fresh;
-	same = fresh ? end && stamp == tc->cur_stamp : id == tc->cur_id;
+	if (fresh)
+		same = end && stamp == tc->cur_stamp &&
+		       is_marked(tc, c, sb->page, sb->len, end);
+	else
+		same = id == tc->cur_id;
 	tc->fresh = false;
 	/* the marked sub-buffer by its number in this mapping */
 	tc->cur_id = id;
@@ -726,6 +794,9 @@ static int mmap_next(struct trace *t, int c, struct subbuf *sb, bool *caught_up,
 	*more = !*caught_up && end - start >= m->subbuf_size / 4;
 	tc->cur_stamp = stamp;
 	tc->cur_read = end;
+	/* GET_READER (ours, or the killed agent's) counted these as read */
+	tc->cur_entries = __atomic_load_n(&m->read, __ATOMIC_ACQUIRE);
+	tc->have_entries = true;
 	pr_debug("cpu%d: sub-buffer %u (stamp %llu) bytes %u..%u", c, id,
 		 (unsigned long long)stamp, start, end);
 	sb->start = start;
@@ -1039,7 +1110,9 @@ uint64_t trace_take_peak(struct trace *t)
 /*
  * Carry: u64 magic, char boot_id[40], u64 schema id, u32 n_cpus,
  * u32 flags (CARRY_*; not in "NRCARY3" carries), per CPU the mark (u64
- * sub-buffer stamp, u32 bytes taken, u64 stamp of the last record taken),
+ * sub-buffer stamp, u32 bytes taken, u64 stamp of the last record taken,
+ * u64 meta->read after they were handed out, CARRY_NO_ENTRIES if not
+ * known; not in "NRCARY3/4"),
  * u32 count, then per held record u64 ts, u32 cpu, u32 type, u32 len,
  * bytes.  Host byte order: a spool belongs to one machine.
  */
@@ -1048,7 +1121,7 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out, bool clean)
 	uint32_t n = (uint32_t)t->n_held, nc = (uint32_t)t->n_cpus;
 	uint32_t flags =
 		(clean ? CARRY_CLEAN : 0) | (t->use_read ? CARRY_READ : 0);
-	uint64_t magic = CARRY_MAGIC;
+	uint64_t magic = CARRY_MAGIC, no_entries = CARRY_NO_ENTRIES;
 	uint8_t *p;
 
 	out->len = 0;
@@ -1066,6 +1139,11 @@ int trace_carry_pack(const struct trace *t, struct bytebuf *out, bool clean)
 		memcpy(p, &t->cpus[c].cur_stamp, 8);
 		memcpy(p + 8, &t->cpus[c].cur_read, 4);
 		memcpy(p + 12, &t->cpus[c].last_ts, 8);
+		/* a mark loaded from an NRCARY4 carry stays without one */
+		memcpy(p + 20,
+		       t->cpus[c].have_entries ? &t->cpus[c].cur_entries :
+						 &no_entries,
+		       8);
 	}
 	memcpy(p, &n, 4);
 	p += 4;
@@ -1101,6 +1179,8 @@ static void adopt_read_position(struct trace *t)
 			       (size_t)m->reader.id * m->subbuf_size,
 		       8);
 		tc->cur_read = m->reader.read;
+		tc->cur_entries = __atomic_load_n(&m->read, __ATOMIC_ACQUIRE);
+		tc->have_entries = true;
 	}
 }
 
@@ -1119,7 +1199,7 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 {
 	const uint8_t *end = p + len;
 	uint64_t magic, sid;
-	uint32_t n, nc, flags = 0;
+	uint32_t n, nc, flags = 0, mark;
 	bool same_boot;
 
 	if (len == 0)
@@ -1127,22 +1207,33 @@ int trace_carry_load(struct trace *t, const uint8_t *p, size_t len)
 	if (len < 64)
 		goto bad;
 	memcpy(&magic, p, 8);
-	if (magic != CARRY_MAGIC && magic != CARRY_MAGIC3)
+	if (magic != CARRY_MAGIC && magic != CARRY_MAGIC4 &&
+	    magic != CARRY_MAGIC3)
 		goto bad;
 	same_boot = !memcmp(p + 8, t->boot_id, 40);
 	memcpy(&sid, p + 48, 8);
 	memcpy(&nc, p + 56, 4);
-	if (magic == CARRY_MAGIC)
+	if (magic != CARRY_MAGIC3)
 		memcpy(&flags, p + 60, 4);
-	p += magic == CARRY_MAGIC ? 64 : 60;
-	if ((size_t)(end - p) < (size_t)nc * CARRY_MARK + 4)
+	p += magic != CARRY_MAGIC3 ? 64 : 60;
+	mark = magic == CARRY_MAGIC ? CARRY_MARK : CARRY_MARK4;
+	if ((size_t)(end - p) < (size_t)nc * mark + 4)
 		goto bad;
-	for (uint32_t c = 0; c < nc; c++, p += CARRY_MARK) {
+	for (uint32_t c = 0; c < nc; c++, p += mark) {
 		if (!same_boot || (int)c >= t->n_cpus)
 			continue;
 		memcpy(&t->cpus[c].cur_stamp, p, 8);
 		memcpy(&t->cpus[c].cur_read, p + 8, 4);
 		memcpy(&t->cpus[c].last_ts, p + 12, 8);
+		/*
+		 * An older agent's mark has no read counter: the first round
+		 * knows the marked sub-buffer by its stamp alone (is_marked()).
+		 */
+		t->cpus[c].cur_entries = CARRY_NO_ENTRIES;
+		if (magic == CARRY_MAGIC)
+			memcpy(&t->cpus[c].cur_entries, p + 20, 8);
+		t->cpus[c].have_entries =
+			t->cpus[c].cur_entries != CARRY_NO_ENTRIES;
 		pr_debug(
 			"cpu%u: taken up to byte %u of the sub-buffer stamped %llu",
 			c, t->cpus[c].cur_read,

@@ -15,6 +15,11 @@
  * ring_buffer_map_get_reader() does.  Everything else is the agent's own
  * code: trace_drain(), trace_carry_pack() and trace_carry_load().
  *
+ * A sub-buffer that opens with the header stamp of the one before, which
+ * held records of that stamp only, is told from it by the kernel's
+ * consumed-entries counter in the mark (is_marked()): the scripts make such
+ * sub-buffers and kill the agent right after the round that swapped one in.
+ *
  * The oracle is what the script wrote: per CPU, the records delivered
  * (released by a drain and "spooled" with its carry) must be exactly the
  * records written, in order, each once; over all CPUs the stamps never go
@@ -250,6 +255,29 @@ static void fake_get_reader(struct fake_rb *f)
 		f->reader_nread = 0;
 		f->swaps++;
 	}
+	fake_update_meta(f);
+}
+
+/*
+ * ring_buffer_reset_cpu() (a trace clock or buffer size change): every
+ * sub-buffer emptied (commit 0, header stamps left behind), the reader's
+ * stays the reader, the counters start from 0.
+ */
+static void fake_reset(struct fake_rb *f)
+{
+	f->nq = 0;
+	f->nfree = 0;
+	for (uint32_t i = 0; i < NR_SB; i++) {
+		fake_set_commit(f, i, 0);
+		f->nrec[i] = 0;
+		if (i != f->reader)
+			f->free_ids[f->nfree++] = i;
+	}
+	f->writer = NONE;
+	f->reader_read = 0;
+	f->reader_nread = 0;
+	f->entries = 0;
+	f->read = 0;
 	fake_update_meta(f);
 }
 
@@ -516,6 +544,39 @@ static int world_round(struct world *w)
 	return world_drain(w) || world_spool(w, false) ? -1 : 0;
 }
 
+static uint64_t header_stamp(struct fake_rb *f, uint32_t id)
+{
+	uint64_t stamp;
+
+	memcpy(&stamp, fake_sb(f, id), 8);
+	return stamp;
+}
+
+/*
+ * Kills right after a round whose GET_READER swapped in a sub-buffer with
+ * the same header stamp as the marked one: the case is_marked() is for.
+ */
+static size_t same_header_kills;
+
+/* A drain that a kill -9 will interrupt before its spool write. */
+static int world_drain_killed(struct world *w)
+{
+	uint32_t swaps[MAX_CPUS];
+	uint64_t mark[MAX_CPUS];
+
+	for (int c = 0; c < w->n_cpus; c++) {
+		swaps[c] = w->rb[c]->swaps;
+		mark[c] = w->t->cpus[c].cur_read ? w->t->cpus[c].cur_stamp : 0;
+	}
+	if (world_drain(w))
+		return -1;
+	for (int c = 0; c < w->n_cpus; c++)
+		same_header_kills +=
+			w->rb[c]->swaps != swaps[c] && mark[c] &&
+			header_stamp(w->rb[c], w->rb[c]->reader) == mark[c];
+	return 0;
+}
+
 /*
  * The agent stops (kill -9 after the last spool write, or a clean exit
  * when @clean) and starts again on a new mapping: numbered anew by
@@ -556,6 +617,28 @@ static int world_restart(struct world *w, bool clean, unsigned int seed)
 		return -1;
 	/* as the agent does after a clean carry: a kill from now is unclean */
 	return r == 1 ? world_spool(w, false) : 0;
+}
+
+/*
+ * Rewrite the last spooled carry as an NRCARY4 agent wrote it: its magic,
+ * and per CPU a mark of 20 bytes, without the read counter.
+ */
+static int carry_to_v4(struct world *w)
+{
+	const uint64_t magic = 0x3459524143524eULL;
+	uint8_t *p = w->carry.data;
+	size_t n = (size_t)w->n_cpus;
+
+	if (!w->have_carry || w->carry.len < 64 + n * CARRY_MARK + 4)
+		return -1;
+	memcpy(p, &magic, 8);
+	for (size_t c = 0; c < n; c++)
+		memmove(p + 64 + c * CARRY_MARK4, p + 64 + c * CARRY_MARK,
+			CARRY_MARK4);
+	memmove(p + 64 + n * CARRY_MARK4, p + 64 + n * CARRY_MARK,
+		w->carry.len - 64 - n * CARRY_MARK);
+	w->carry.len -= n * (CARRY_MARK - CARRY_MARK4);
+	return 0;
 }
 
 /* Drain until the fakes are empty and nothing is held. */
@@ -740,11 +823,14 @@ next:
 /* --- 3: restarts -------------------------------------------------------- */
 
 /*
- * Stamps of test_restart(): two runs of equal stamps, each shorter than a
- * sub-buffer (see test_random() for why).
+ * Stamps of test_restart(): @v 0, two runs of equal stamps, each shorter
+ * than a sub-buffer; @v 1, one run over three sub-buffers, each opening
+ * with the stamp of the one before, which holds nothing else.
  */
-static uint64_t restart_ts(uint32_t i)
+static uint64_t restart_ts(int v, uint32_t i)
 {
+	if (v)
+		return T0 + (i < 4 ? i : i < 34 ? 4 : i - 29);
 	return T0 + (i < 12 ? i :
 		     i < 20 ? 12 :
 		     i < 28 ? i - 7 :
@@ -760,14 +846,15 @@ static uint64_t restart_ts(uint32_t i)
  */
 static void test_restart(void)
 {
-	size_t cases = 0, bad = 0, swapped = 0;
+	size_t cases = 0, bad = 0, swapped = 0, kills0 = same_header_kills;
 	const uint32_t n = 40;
 
-	for (int how = 0; how < 3; how++) {
+	for (int how = 0; how < 6; how++) {
 		for (uint32_t k = 0; k <= n; k += 2) {
 			for (uint32_t r = 0; r <= n; r++) {
 				struct world w;
 				bool ok = false;
+				int v = how / 3;
 				uint32_t sw;
 
 				if (world_init(&w, 1) || world_round(&w))
@@ -777,21 +864,17 @@ static void test_restart(void)
 					    world_round(&w))
 						goto next;
 					sw = w.rb[0]->swaps;
-					if (i == r && how == 2 &&
-					    world_drain(&w))
+					if (i == r && how % 3 == 2 &&
+					    world_drain_killed(&w))
 						goto next;
 					swapped += w.rb[0]->swaps != sw;
 					if (i == r &&
-					    world_restart(&w, how == 1,
+					    world_restart(&w, how % 3 == 1,
 							  k * 131 + r))
 						goto next;
 					if (i == n)
 						break;
-					if (fake_same_header(w.rb[0],
-							     restart_ts(i),
-							     sizes[1][i % 4]))
-						goto next; /* not what we test */
-					if (world_put(&w, 0, restart_ts(i),
+					if (world_put(&w, 0, restart_ts(v, i),
 						      sizes[1][i % 4], true))
 						goto next;
 				}
@@ -801,8 +884,8 @@ static void test_restart(void)
 next:
 				if (!ok || world_mismatches(&w, true)) {
 					fprintf(stderr,
-						"  restart: how %d, rounds from %u, restart after %u of %u records\n",
-						how, k, r, n);
+						"  restart: stamps %d, how %d, rounds from %u, restart after %u of %u records\n",
+						v, how % 3, k, r, n);
 					bad++;
 				}
 				cases++;
@@ -810,10 +893,12 @@ next:
 			}
 		}
 	}
-	printf("restarts: %zu cases (%zu killed after a round that swapped in a sub-buffer), %zu failed\n",
-	       cases, swapped, bad);
-	CHECK(cases > 1000);
+	kills0 = same_header_kills - kills0;
+	printf("restarts: %zu cases (%zu killed after a round that swapped in a sub-buffer, %zu of them one with the marked one's header stamp), %zu failed\n",
+	       cases, swapped, kills0, bad);
+	CHECK(cases > 2000);
 	CHECK(swapped > 50);
+	CHECK(kills0 > 20);
 	CHECK_INT(bad, 0);
 }
 
@@ -902,16 +987,20 @@ out:
 }
 
 /*
- * The known limit described at test_random(), made deterministic: run only
- * with MARKS_SAME_HEADER=1, where it fails today: all 12 records of B are
- * lost (B is taken for A, whose 240 bytes were all taken).
+ * --- 5: a sub-buffer opening with the stamp of the marked one ----------
+ *
+ * A holds 12 records of one stamp, exactly full; B opens with that stamp.
+ * A round swaps B in and a kill -9 comes before its spool write: after the
+ * restart both headers say the same, and only the read counter in the mark
+ * tells B from A (a stamp alone lost all 12 records of B).  @v4: the carry
+ * is rewritten as an NRCARY4 agent wrote it, without the counter.
  */
-static void test_same_header(void)
+static void same_header(bool v4, size_t *mismatches)
 {
 	struct world w;
 
+	*mismatches = SIZE_MAX;
 	REQUIRE(!world_init(&w, 1) && !world_round(&w));
-	/* A: 12 records of stamp 100, exactly full */
 	for (int i = 0; i < 12; i++)
 		REQUIRE(!world_write(&w, 0, T0 + 100, 16, true));
 	REQUIRE(!world_round(&w)); /* the mark: A, byte 240, stamp 100 */
@@ -919,15 +1008,165 @@ static void test_same_header(void)
 	for (int i = 0; i < 12; i++)
 		REQUIRE(!world_write(&w, 0, T0 + 100 + (i >= 6), 16, true));
 	REQUIRE(w.rb[0]->opened == 2);
-	/* a round swaps B in, and a kill -9 comes before its spool write */
-	REQUIRE(!world_drain(&w) && !world_restart(&w, false, 1));
+	REQUIRE(!world_drain_killed(&w));
+	REQUIRE(header_stamp(w.rb[0], w.rb[0]->reader) == T0 + 100);
+	if (v4)
+		REQUIRE(!carry_to_v4(&w));
+	REQUIRE(!world_restart(&w, false, 1));
 	REQUIRE(!world_flush(&w));
-	CHECK_INT(world_mismatches(&w, true), 0);
+	*mismatches = world_mismatches(&w, !v4);
 out:
 	world_free(&w);
 }
 
-/* --- 5: random scripts -------------------------------------------------- */
+static void test_same_header(void)
+{
+	size_t bad, bad4;
+
+	same_header(false, &bad);
+	CHECK_INT(bad, 0);
+	/* documented fallback: an old carry knows A by its stamp alone */
+	same_header(true, &bad4);
+	printf("same header stamp after a kill: %zu records missed with an NRCARY5 carry, %zu with an NRCARY4 one (stamp only)\n",
+	       bad, bad4);
+	CHECK(bad4 != SIZE_MAX);
+}
+
+/*
+ * --- 6: old carries, resets ----------------------------------------------
+ *
+ * An NRCARY4 carry (no read counter) still loads and restarts without loss
+ * where the stamps tell the sub-buffers apart, also when the agent that
+ * loaded it is killed before its first round (its carry must not make up
+ * a counter).
+ */
+static void test_carry_v4(void)
+{
+	size_t cases = 0, bad = 0;
+
+	for (uint32_t r = 1; r < 40; r++) {
+		struct world w;
+		bool ok = false;
+
+		if (world_init(&w, 1) || world_round(&w))
+			goto next;
+		for (uint32_t i = 0; i < 40; i++) {
+			if (i % 5 == 0 && world_round(&w))
+				goto next;
+			if (i == r &&
+			    (world_drain_killed(&w) || carry_to_v4(&w) ||
+			     world_restart(&w, false, r)))
+				goto next;
+			/*
+			 * Killed again before a round: the carry it wrote
+			 * keeps the marks, still without a counter.
+			 */
+			if (i == r && (world_spool(&w, false) ||
+				       world_restart(&w, false, r + 1)))
+				goto next;
+			if (i == r && w.t->cpus[0].have_entries)
+				goto next;
+			if (world_put(&w, 0, T0 + 3 * i, sizes[1][i % 4], true))
+				goto next;
+		}
+		if (world_flush(&w))
+			goto next;
+		ok = true;
+next:
+		if (!ok || world_mismatches(&w, true)) {
+			fprintf(stderr, "  NRCARY4: restart after %u records\n",
+				r);
+			bad++;
+		}
+		cases++;
+		world_free(&w);
+	}
+	printf("NRCARY4 carries: %zu restarts, %zu failed\n", cases, bad);
+	CHECK_INT(bad, 0);
+}
+
+/*
+ * The buffer is reset (the kernel's counter starts from 0 again), here
+ * while the agent runs: its last round swaps in B, written after the
+ * reset and opening with the marked stamp, and is killed before its spool
+ * write.  The mark's counter (24) is ahead of the kernel's (12): B is
+ * parsed from its start, nothing is lost or sent twice.  With @kill_first
+ * the agent is killed before the reset and the reader sub-buffer is the
+ * emptied A: the same.
+ */
+static void test_reset(void)
+{
+	for (int kill_first = 0; kill_first < 2; kill_first++) {
+		struct world w;
+
+		REQUIRE(!world_init(&w, 1) && !world_round(&w));
+		for (int i = 0; i < 24; i++) /* 12 distinct, 12 of stamp 100 */
+			REQUIRE(!world_write(&w, 0, T0 + (i < 12 ? i : 100), 16,
+					     true));
+		REQUIRE(!world_flush(&w));
+		REQUIRE(w.t->cpus[0].cur_entries == 24);
+		if (kill_first)
+			REQUIRE(!world_restart(&w, false, 3));
+		fake_reset(w.rb[0]);
+		for (int i = 0; i < 12; i++)
+			REQUIRE(!world_write(&w, 0, T0 + 100 + (i >= 6), 16,
+					     true));
+		if (!kill_first) {
+			REQUIRE(!world_drain_killed(&w));
+			REQUIRE(header_stamp(w.rb[0], w.rb[0]->reader) ==
+				T0 + 100);
+			REQUIRE(w.rb[0]->meta->read == 12);
+			REQUIRE(!world_restart(&w, false, 3));
+		}
+		REQUIRE(!world_flush(&w));
+		CHECK_INT(world_mismatches(&w, true), 0);
+out:
+		world_free(&w);
+	}
+}
+
+/*
+ * A carry whose counter is ahead of the kernel's while the reader
+ * sub-buffer has the marked stamp (as after a reset, or another consumer):
+ * it is not taken for the marked one and is parsed from its start.  What
+ * was taken of it before comes again (the documented duplicates); nothing
+ * is lost.
+ */
+static void test_counter_ahead(void)
+{
+	struct world w;
+	uint64_t ahead;
+	struct wlist *a, *b;
+	size_t first = 5, dup_ok = 0;
+
+	REQUIRE(!world_init(&w, 1) && !world_round(&w));
+	for (uint32_t i = 0; i < 10; i++) {
+		if (i == first)
+			REQUIRE(!world_round(&w)); /* the mark: 5 records */
+		REQUIRE(!world_write(&w, 0, T0 + i, 16, true));
+	}
+	/* the counter sits after the per-CPU mark's first 20 bytes */
+	memcpy(&ahead, w.carry.data + 64 + 20, 8);
+	REQUIRE(ahead == first);
+	ahead += 1000;
+	memcpy(w.carry.data + 64 + 20, &ahead, 8);
+	REQUIRE(!world_restart(&w, false, 5));
+	REQUIRE(!world_flush(&w));
+	a = &w.written[0];
+	b = &w.delivered[0];
+	/* delivered: records 0..4, then 0..9 again from the start */
+	CHECK_INT(b->n, a->n + first);
+	for (size_t i = 0; i < b->n && i < a->n + first; i++) {
+		size_t k = i < first ? i : i - first;
+
+		dup_ok += b->v[i].id == a->v[k].id && b->v[i].ts == a->v[k].ts;
+	}
+	CHECK_INT(dup_ok, a->n + first);
+out:
+	world_free(&w);
+}
+
+/* --- 7: random scripts -------------------------------------------------- */
 
 static unsigned int rnd(uint64_t *s, unsigned int n)
 {
@@ -937,9 +1176,10 @@ static unsigned int rnd(uint64_t *s, unsigned int n)
 	return (unsigned int)(*s % n);
 }
 
-/* Return: 0 if the script delivered every record once, in order. */
-static bool allow_same_header; /* see test_random() */
+/* Sub-buffers the scripts opened with the stamp of an all-equal one. */
+static size_t same_header_opened;
 
+/* Return: 0 if the script delivered every record once, in order. */
 static int run_script(uint64_t seed, bool verbose, size_t *recs)
 {
 	struct world w;
@@ -967,11 +1207,8 @@ static int run_script(uint64_t seed, bool verbose, size_t *recs)
 				if (!rnd(&s, 3))
 					eq_left = 1 + rnd(&s, 25);
 			}
-			if (!allow_same_header &&
-			    fake_same_header(w.rb[cpu], ts, len)) {
-				ts++; /* see test_random() */
-				eq_left = 0;
-			}
+			same_header_opened +=
+				ours && fake_same_header(w.rb[cpu], ts, len);
 			if (world_put(&w, cpu, ts, len, ours))
 				goto out;
 		} else if (a < 94) {
@@ -979,7 +1216,7 @@ static int run_script(uint64_t seed, bool verbose, size_t *recs)
 				goto out;
 		} else if (a < 97) {
 			/* kill -9 between a round and its spool write */
-			if (world_drain(&w) ||
+			if (world_drain_killed(&w) ||
 			    world_restart(&w, false, (unsigned int)s))
 				goto out;
 		} else {
@@ -1003,20 +1240,15 @@ out:
 }
 
 /*
- * A known limit of the marks, left out of the scripts unless
- * MARKS_SAME_HEADER=1: after a restart the reader sub-buffer is taken for
- * the marked one when its header stamp is the same.  When a sub-buffer
- * holds records of one stamp only and the next one opens with that stamp
- * too, a kill -9 between the round that swapped the next one in and its
- * spool write makes the restart skip the next one up to the marked byte
- * (all of it when it is as full): those records are lost.
- * A whole sub-buffer (4 KB: some 100 records) of one nanosecond stamp does
- * not happen on a real clock, but the 256-byte sub-buffers here make it
- * common, so the scripts end a run of equal stamps before it fills one.
+ * Random scripts of writes, rounds, kills and clean restarts on up to
+ * three CPUs.  Runs of equal stamps fill whole 256-byte sub-buffers often
+ * (a 4 KB one of one nanosecond stamp does not happen on a real clock), so
+ * sub-buffers open with the stamp of an all-equal one before them, and
+ * kills come right after rounds that swapped such a one in.
  */
 static void test_random(void)
 {
-	size_t recs = 0, failed = 0;
+	size_t recs = 0, failed = 0, kills0 = same_header_kills;
 	uint64_t first = 0;
 	const char *one = getenv("MARKS_SCRIPT");
 
@@ -1032,7 +1264,11 @@ static void test_random(void)
 		if (!failed++)
 			first = seed;
 	}
-	printf("random scripts: 2000, %zu records, %zu failed\n", recs, failed);
+	kills0 = same_header_kills - kills0;
+	printf("random scripts: 2000, %zu records, %zu sub-buffers opened with the stamp of an all-equal one, %zu kills right after one was swapped in, %zu failed\n",
+	       recs, same_header_opened, kills0, failed);
+	CHECK(same_header_opened > 100);
+	CHECK(kills0 > 5);
 	if (failed) {
 		size_t n = 0;
 
@@ -1050,8 +1286,6 @@ int main(int argc, char **argv)
 		by_kernel_id[i] = -1;
 	by_kernel_id[OUR_KID] = 0;
 	log_setup("test_trace_marks", LOG_WARNING);
-	allow_same_header = getenv("MARKS_SAME_HEADER") &&
-			    atoi(getenv("MARKS_SAME_HEADER"));
 	/* the stamps of the scripts must lie in the past of the drains */
 	if (!CHECK(clocks_now(CLOCK_MONOTONIC) > T0 + 100000000000ULL))
 		return check_summary(argv[0]);
@@ -1059,8 +1293,10 @@ int main(int argc, char **argv)
 	test_across_subbufs();
 	test_restart();
 	test_caught_up();
+	test_same_header();
+	test_carry_v4();
+	test_reset();
+	test_counter_ahead();
 	test_random();
-	if (allow_same_header)
-		test_same_header();
 	return check_summary(argv[0]);
 }
