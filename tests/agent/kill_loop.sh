@@ -11,10 +11,11 @@ HITS=${HITS:-100000}
 EV="kl_$$"
 make_seq_uprobe "$EV"
 start_receiver --columns
-write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
+write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV" "buffer_size = 16M"
 start_agent "$T/agent.conf"
 wait_session
 # two writers on (usually) different CPUs, paced so the buffer never fills
+# (16 MB per CPU: ~12 s of them, for an agent slow to restart under ASan)
 "$UPROBE_TARGET" probe "$HITS" 20000 >/dev/null &
 W1=$!
 "$UPROBE_TARGET" probe "$HITS" 20000 >/dev/null &

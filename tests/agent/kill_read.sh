@@ -32,7 +32,7 @@ HITS=${HITS:-100000}
 EV="kr_$$"
 make_seq_uprobe "$EV"
 start_receiver --columns
-write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
+write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV" "buffer_size = 16M"
 start_agent "$T/agent.conf"
 wait_session
 SESSIONS=1
@@ -152,7 +152,7 @@ restart_loop() {
 		if [ -n "$switch" ]; then
 			[ "$NETRV_TEST_READ_MODE" = read ] &&
 				NETRV_TEST_READ_MODE=mmap || NETRV_TEST_READ_MODE=read
-			write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
+			write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV" "buffer_size = 16M"
 		fi
 		sleep "0.0$((RANDOM % 10))"
 		start_agent "$T/agent.conf"
@@ -168,7 +168,7 @@ phase() {
 	local name=$1 skip o cur prev=-1
 	skip=$(wc -l <"$T/received")
 	NETRV_TEST_READ_MODE=read
-	write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV"
+	write_config "$T/agent.conf" "[agent]" "events = netrv_test:$EV" "buffer_size = 16M"
 	stop_agent
 	start_agent "$T/agent.conf"
 	SESSIONS=$((SESSIONS + 1))
