@@ -46,6 +46,47 @@ static inline void th_type_init(struct th_type *tt, const char *sys,
 	tt->t.fields = tt->fp;
 }
 
+/*
+ * The tests' user-space lock service: "test:acq" (res, mode, holder) and
+ * "test:rel" (res, holder) with their user rules, and "test:send"/"recv"
+ * paired on "msg".
+ */
+struct th_test_service {
+	struct th_type acq, rel, send, recv;
+	struct lock_user_rule rules[2];
+	struct lock_pair_rule pairs[1];
+};
+
+static inline void th_test_service_init(struct th_test_service *ts)
+{
+	static const char *const f_acq[] = { "res", "mode", "holder" };
+	static const char *const f_rel[] = { "res", "holder" };
+	static const char *const f_msg[] = { "msg" };
+
+	th_type_init(&ts->acq, "test", "acq", "sii", f_acq);
+	th_type_init(&ts->rel, "test", "rel", "si", f_rel);
+	th_type_init(&ts->send, "test", "send", "i", f_msg);
+	th_type_init(&ts->recv, "test", "recv", "i", f_msg);
+	ts->rules[0] = (struct lock_user_rule){ .system = "test",
+						.event = "acq",
+						.action = LOCK_USER_ACQUIRE,
+						.name_field = "res",
+						.mode_field = "mode",
+						.holder_field = "holder" };
+	ts->rules[1] = (struct lock_user_rule){ .system = "test",
+						.event = "rel",
+						.action = LOCK_USER_RELEASE,
+						.name_field = "res",
+						.holder_field = "holder" };
+	ts->pairs[0] = (struct lock_pair_rule){ .send_system = "test",
+						.send_event = "send",
+						.recv_system = "test",
+						.recv_event = "recv",
+						.n_keys = 1,
+						.send_key = { "msg" },
+						.recv_key = { "msg" } };
+}
+
 static inline void th_node_init(struct cnode *n, uint32_t index,
 				const char *name, uint64_t eps)
 {

@@ -33,12 +33,10 @@
 #define US 1000ULL
 #define EUNLOCK (-0x10002)
 
-static struct th_type t_start, t_ast, t_ustart, t_flock, t_enter, t_exit, t_acq,
-	t_rel, t_send, t_recv;
+static struct th_type t_start, t_ast, t_ustart, t_flock, t_enter, t_exit;
+static struct th_test_service svc;
 static struct cnode nodes_a[NODES], nodes_b[NODES];
 static const char *const names[NODES] = { "n0", "n1", "n2", "n3" };
-static struct lock_user_rule urules[2];
-static struct lock_pair_rule prules[1];
 static char dir[64];
 
 static void types(void)
@@ -56,9 +54,6 @@ static void types(void)
 	static const char *const fe[] = { "__syscall_nr", "fd", "cmd",
 					  "common_pid" };
 	static const char *const fx[] = { "__syscall_nr", "ret", "common_pid" };
-	static const char *const f_acq[] = { "res", "mode", "holder" };
-	static const char *const f_rel[] = { "res", "holder" };
-	static const char *const f_msg[] = { "msg" };
 
 	th_type_init(&t_start, "dlm", "dlm_lock_start", "iiiib", f_start);
 	th_type_init(&t_ast, "dlm", "dlm_ast", "iiiib", f_ast);
@@ -67,28 +62,7 @@ static void types(void)
 		     ff);
 	th_type_init(&t_enter, "syscalls", "sys_enter_flock", "iiii", fe);
 	th_type_init(&t_exit, "syscalls", "sys_exit_flock", "iii", fx);
-	th_type_init(&t_acq, "test", "acq", "sii", f_acq);
-	th_type_init(&t_rel, "test", "rel", "si", f_rel);
-	th_type_init(&t_send, "test", "send", "i", f_msg);
-	th_type_init(&t_recv, "test", "recv", "i", f_msg);
-	urules[0] = (struct lock_user_rule){ .system = "test",
-					     .event = "acq",
-					     .action = LOCK_USER_ACQUIRE,
-					     .name_field = "res",
-					     .mode_field = "mode",
-					     .holder_field = "holder" };
-	urules[1] = (struct lock_user_rule){ .system = "test",
-					     .event = "rel",
-					     .action = LOCK_USER_RELEASE,
-					     .name_field = "res",
-					     .holder_field = "holder" };
-	prules[0] = (struct lock_pair_rule){ .send_system = "test",
-					     .send_event = "send",
-					     .recv_system = "test",
-					     .recv_event = "recv",
-					     .n_keys = 1,
-					     .send_key = { "msg" },
-					     .recv_key = { "msg" } };
+	th_test_service_init(&svc);
 	for (uint32_t i = 0; i < NODES; i++) {
 		th_node_init(&nodes_a[i], i, names[i], 10 * US);
 		th_node_init(&nodes_b[i], i, names[i], 10 * US);
@@ -194,17 +168,17 @@ static void gen(size_t n)
 			s->v[2] = th_int(500 + (int64_t)rnd(3));
 			s->nv = 3;
 		} else if (k < 78) {
-			s->type = &t_acq;
+			s->type = &svc.acq;
 			s->v[1] = th_int((int64_t)rnd(2));
 			s->v[2] = th_int(7 + (int64_t)rnd(2));
 			s->nv = 3;
 		} else if (k < 84) {
-			s->type = &t_rel;
+			s->type = &svc.rel;
 			s->v[1] = th_int(7 + (int64_t)rnd(2));
 			s->nv = 2;
 		} else if (k < 90 ||
 			   !n_sent) { /* a send; often never received */
-			s->type = &t_send;
+			s->type = &svc.send;
 			s->a = ++msg;
 			s->v[0] = th_int((int64_t)s->a);
 			s->nv = 1;
@@ -213,7 +187,7 @@ static void gen(size_t n)
 		} else if (k < 95) { /* the receive of an earlier send */
 			size_t j = rnd(n_sent);
 
-			s->type = &t_recv;
+			s->type = &svc.recv;
 			s->v[0] = th_int((int64_t)sent[j]);
 			sent[j] = sent[--n_sent];
 			/* after its send: no receive waits (see persist.c) */
@@ -236,7 +210,7 @@ static void gen(size_t n)
 		if (s->type == &t_start || s->type == &t_ast ||
 		    s->type == &t_ustart)
 			s->v[s->nv - 1] = th_str(s->name);
-		if (s->type == &t_acq || s->type == &t_rel)
+		if (s->type == &svc.acq || s->type == &svc.rel)
 			s->v[0] = th_str(s->name);
 	}
 }
@@ -300,9 +274,9 @@ static void side_open(struct side *s, const struct cnode *nodes)
 	lock_conf_defaults(&conf);
 	conf.eps_floor_ns = 20 * US;
 	conf.history = 4;
-	conf.user_rules = urules;
+	conf.user_rules = svc.rules;
 	conf.n_user_rules = 2;
-	conf.pair_rules = prules;
+	conf.pair_rules = svc.pairs;
 	conf.n_pair_rules = 1;
 	s->e = lock_engine_create(&conf);
 	if (!s->e)

@@ -309,39 +309,12 @@ static enum verdict_class oracle(const struct hist *h, const struct ghold *a,
 	return can_disjoint ? VERDICT_POSSIBLE : VERDICT_DEFINITE;
 }
 
-static struct th_type t_acq, t_rel, t_send, t_recv;
-static struct lock_user_rule rules[2];
-static struct lock_pair_rule pairs[1];
+static struct th_test_service svc;
 static char *res_names[2] = { "r0", "r1" };
 
 static void setup_types(void)
 {
-	static const char *const f_acq[] = { "res", "mode", "holder" };
-	static const char *const f_rel[] = { "res", "holder" };
-	static const char *const f_msg[] = { "msg" };
-
-	th_type_init(&t_acq, "test", "acq", "sii", f_acq);
-	th_type_init(&t_rel, "test", "rel", "si", f_rel);
-	th_type_init(&t_send, "test", "send", "i", f_msg);
-	th_type_init(&t_recv, "test", "recv", "i", f_msg);
-	rules[0] = (struct lock_user_rule){ .system = "test",
-					    .event = "acq",
-					    .action = LOCK_USER_ACQUIRE,
-					    .name_field = "res",
-					    .mode_field = "mode",
-					    .holder_field = "holder" };
-	rules[1] = (struct lock_user_rule){ .system = "test",
-					    .event = "rel",
-					    .action = LOCK_USER_RELEASE,
-					    .name_field = "res",
-					    .holder_field = "holder" };
-	pairs[0] = (struct lock_pair_rule){ .send_system = "test",
-					    .send_event = "send",
-					    .recv_system = "test",
-					    .recv_event = "recv",
-					    .n_keys = 1,
-					    .send_key = { "msg" },
-					    .recv_key = { "msg" } };
+	th_test_service_init(&svc);
 }
 
 static void dump(const struct hist *h)
@@ -533,9 +506,9 @@ static bool run_one(uint64_t seed, bool lying, bool lossy)
 	}
 
 	lock_conf_defaults(&conf);
-	conf.user_rules = rules;
+	conf.user_rules = svc.rules;
 	conf.n_user_rules = 2;
-	conf.pair_rules = pairs;
+	conf.pair_rules = svc.pairs;
 	conf.n_pair_rules = 1;
 	conf.history = 8;
 	/* the bound every node's eps stays under: what lock.eps_floor says */
@@ -570,16 +543,16 @@ static bool run_one(uint64_t seed, bool lying, bool lossy)
 			v[0] = th_str(res_names[g->res]);
 			v[1] = th_int(g->mode);
 			v[2] = th_int(g->holder);
-			tt = &t_acq;
+			tt = &svc.acq;
 			break;
 		case E_REL:
 			v[0] = th_str(res_names[g->res]);
 			v[1] = th_int(g->holder);
-			tt = &t_rel;
+			tt = &svc.rel;
 			break;
 		default:
 			v[0] = th_int(g->msg);
-			tt = g->kind == E_SEND ? &t_send : &t_recv;
+			tt = g->kind == E_SEND ? &svc.send : &svc.recv;
 			break;
 		}
 		th_send(c, &nodes[g->node], tt, g->tai, g->eps, v);
